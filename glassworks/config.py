@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import re
 import types
 import typing
 from pathlib import Path
@@ -80,9 +81,21 @@ def dump_yaml(config: Any) -> str:
 # --- YAML with line numbers --------------------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``3e-4`` as a float: YAML 1.1 wants ``3.0e-4``, and a
+    learning rate silently loaded as a string is the classic config bug."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def _read_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
     """Parse YAML keeping the 1-based line of every key, so errors can point at it."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         lines: dict[KeyPath, int] = {}
@@ -98,7 +111,7 @@ def _read_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
     return data, lines
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, at: KeyPath, lines: dict, origin: str) -> Any:
+def _construct(loader: _Loader, node: yaml.Node, at: KeyPath, lines: dict, origin: str) -> Any:
     lines.setdefault(at, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)

@@ -52,7 +52,8 @@ def default_config_path() -> Path:
               show_default=True, help="Run directory for every stage's outputs and manifests.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Demo config (YAML); default: configs/demo.yaml of this checkout.")
-def demo(workdir: Path, config_path: Path | None) -> None:
+@click.pass_context
+def demo(ctx: click.Context, workdir: Path, config_path: Path | None) -> None:
     """Run the main job on the embedded corpus in data/, record it and verify it."""
     from dataclasses import replace
 
@@ -83,4 +84,4 @@ def demo(workdir: Path, config_path: Path | None) -> None:
         click.echo(f"    - {stage}: {what}")
     click.echo(f"  manifests: {workdir / 'manifests'}")
     click.echo(f"done in {time.perf_counter() - started:.1f}s: " + ("verified" if report.ok else "VERIFY FAILED"))
-    raise SystemExit(0 if report.ok else 1)
+    ctx.exit(0 if report.ok else 1)

@@ -34,7 +34,8 @@ def audit_group() -> None:
 @click.option("--root", "roots", multiple=True, metavar="NAME=DIR",
               help="Where an external root lives (e.g. data=./data), so its recorded inputs are re-hashed too.")
 @click.option("-v", "--verbose", is_flag=True, help="List passing checks too, not only failures and warnings.")
-def verify_command(path: Path, as_json: bool, roots: tuple[str, ...], verbose: bool) -> None:
+@click.pass_context
+def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[str, ...], verbose: bool) -> None:
     """Recompute every hash and link recorded under PATH (a run directory or a bundle).
 
     Exits 0 only when every check passes; otherwise prints each failing file or record,
@@ -50,4 +51,4 @@ def verify_command(path: Path, as_json: bool, roots: tuple[str, ...], verbose: b
             if verbose or finding.status != PASS:
                 click.echo(finding.line())
         click.echo(report.summary())
-    raise SystemExit(0 if report.ok else 1)
+    ctx.exit(0 if report.ok else 1)

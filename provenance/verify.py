@@ -107,10 +107,10 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None) -> 
             manifests[manifest["id"]] = (rel, manifest)
 
     hashed: dict[tuple[str, str], tuple[str, int] | str] = {}
-    produced: dict[tuple[str, str, str], str] = {}
+    produced: dict[tuple[str, str], str] = {}  # a run file -> the manifest that wrote it
     for mid, (rel, manifest) in manifests.items():
         for rec in manifest["outputs"]["files"]:
-            produced[(rec.get("root", "run"), rec["path"], rec["sha256"])] = mid
+            produced[(rec.get("root", "run"), rec["path"])] = mid
     for mid, (rel, manifest) in sorted(manifests.items()):
         for side in ("inputs", "outputs"):
             for rec in manifest[side]["files"]:
@@ -207,7 +207,7 @@ def _check_links(report: VerifyReport, manifest: dict, rel: str, manifests: dict
     for rec in manifest["inputs"]["files"]:
         if rec.get("root", "run") != "run":
             continue
-        producer = produced.get(("run", rec["path"], rec["sha256"]))
+        producer = produced.get(("run", rec["path"]))
         if producer is None:
             if manifest["upstream"] and not all(up in manifests for up in manifest["upstream"]):
                 continue  # already reported as a missing upstream manifest
