@@ -16,11 +16,12 @@ import click
 
 from glassworks.config import load_config
 from glassworks.errors import GlassworksError
+from glassworks.pipeline.ingest import DocumentsConfig
 from glassworks.pipeline.sources import SourcesConfig
 
 # The stages of the main job that this version cannot run yet, in data-flow order.
 NOT_BUILT = (
-    ("corpus", "readers, extraction, filters and recipes (SlimPajama, DCLM, Stack)"),
+    ("corpus", "HTML extraction, language ID, filters and recipes (SlimPajama, DCLM, Stack)"),
     ("dedup", "global multi-granularity deduplication and sampling weights"),
     ("tokenizer", "SentencePiece BPE training and Hugging Face export"),
     ("data", "three phase mixtures and packed token shards"),
@@ -35,6 +36,7 @@ class DemoConfig:
     """The demo's settings; relative paths are taken from the repository root."""
 
     sources: SourcesConfig = field(default_factory=SourcesConfig)
+    documents: DocumentsConfig = field(default_factory=DocumentsConfig)
 
 
 def repo_root() -> Path:
@@ -57,6 +59,7 @@ def demo(ctx: click.Context, workdir: Path, config_path: Path | None) -> None:
     """Run the main job on the embedded corpus in data/, record it and verify it."""
     from dataclasses import replace
 
+    from glassworks.pipeline.ingest import run_documents
     from glassworks.pipeline.sources import run_sources
     from glassworks.provenance.verify import verify_run
 
@@ -72,13 +75,20 @@ def demo(ctx: click.Context, workdir: Path, config_path: Path | None) -> None:
     click.echo(f"glassworks demo -> {workdir.resolve()}")
     manifest = run_sources(sources, workdir)
     c = manifest["counts"]
-    click.echo(f"  [sources]  {c['in']} raw files: {c['kept']} kept, {c['quarantined']} quarantined "
+    click.echo(f"  [sources]   {c['in']} raw files: {c['kept']} kept, {c['quarantined']} quarantined "
                f"({manifest['outputs']['bytes']:,} bytes snapshotted)")
 
-    report = verify_run(workdir)
+    manifest, per_shape = run_documents(config.documents, workdir)
+    c = manifest["counts"]
+    shapes = ", ".join(f"{shape} {n.get('kept', 0)}" for shape, n in per_shape.items())
+    dropped = ", ".join(f"{reason} {n}" for reason, n in c["dropped"].items()) or "none"
+    click.echo(f"  [documents] {c['in']} records: {c['kept']} kept ({shapes}), dropped: {dropped}, "
+               f"{c['quarantined']} quarantined")
+
+    report = verify_run(workdir, roots={"data": data_dir})
     for finding in report.failures:
         click.echo(f"  {finding.line()}")
-    click.echo(f"  [verify]   {report.summary()}")
+    click.echo(f"  [verify]    {report.summary()}")
     click.echo("  not built yet:")
     for stage, what in NOT_BUILT:
         click.echo(f"    - {stage}: {what}")

@@ -11,8 +11,9 @@ import click
 def corpus_group() -> None:
     """Regenerate a training corpus from raw sources, one recorded stage at a time.
 
-    Built: `sources` (snapshot the raw inputs and check them against their listing).
-    Not built yet: readers, extraction, filters, dedup and the recipes.
+    Built: `sources` (snapshot the raw inputs and check them against their listing) and
+    `documents` (read WARC, JSONL and code trees into documents, nothing silently lost).
+    Not built yet: extraction, filters, dedup and the recipes.
     """
 
 
@@ -31,6 +32,23 @@ def sources_command(data_dir: Path, workdir: Path, on_mismatch: str) -> None:
     counts = manifest["counts"]
     click.echo(f"sources: {counts['kept']} of {counts['in']} files kept, {counts['quarantined']} quarantined "
                f"-> {workdir / 'manifests' / (manifest['id'] + '.json')}")
+
+
+@corpus_group.command("documents")
+@click.option("--workdir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Run directory holding raw/ (from `corpus sources`).")
+@click.option("--tasks", type=click.IntRange(min=1), default=1, show_default=True,
+              help="datatrove tasks per shape (files or repositories are split over them).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Tasks run at once.")
+def documents_command(workdir: Path, tasks: int, workers: int) -> None:
+    """Read WORKDIR/raw (WARC, JSONL, code trees) into JSONL documents, accounting for each."""
+    from glassworks.pipeline.ingest import DocumentsConfig, run_documents
+
+    manifest, per_shape = run_documents(DocumentsConfig(tasks=tasks, workers=workers), workdir)
+    for shape, c in per_shape.items():
+        click.echo(f"documents/{shape}: {c.get('kept', 0)} kept of {c.get('in', 0)}, "
+                   f"{c.get('dropped', 0)} dropped, {c.get('quarantined', 0)} quarantined")
+    click.echo(f"-> {workdir / 'manifests' / (manifest['id'] + '.json')}")
 
 
 @click.group("tokenizer", no_args_is_help=True)

@@ -1,0 +1,96 @@
+"""Documents that leave the pipeline by a side door, and the writer that accounts for all of them.
+
+A step never silently discards input. A reader or filter that will not keep a document
+marks it: ``mark_dropped(doc, reason)`` for a decision (not HTML, too short) or
+``mark_quarantined(doc, reason)`` for input that could not be read as it should (bad JSON,
+invalid UTF-8, a truncated archive). ``AccountingWriter`` closes every pipeline: kept
+documents go to ``<out>/<name>/``, the others to ``<out>/dropped/<name>/`` and
+``<out>/quarantine/<name>/`` with their reason, and each of its datatrove stats counts one
+door, so ``in = kept + dropped + quarantined`` holds per task and in the merged stats.json.
+
+Output files are gzip'd JSONL with a zero gzip timestamp and sorted keys: the same
+documents give the same bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+DROP = "drop_reason"
+QUARANTINE = "quarantine_reason"
+
+
+def mark_dropped(doc: Document, reason: str) -> Document:
+    doc.metadata[DROP] = reason
+    return doc
+
+
+def mark_quarantined(doc: Document, reason: str) -> Document:
+    doc.metadata[QUARANTINE] = reason
+    return doc
+
+
+def document_json(doc: Document) -> str:
+    return json.dumps({"id": doc.id, "text": doc.text, "metadata": doc.metadata}, sort_keys=True, ensure_ascii=False)
+
+
+class _GzipJsonl:
+    """Lazily opened, deterministic gzip JSONL file (no file appears when nothing is written)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._raw = self._gz = None
+
+    def write(self, line: str) -> None:
+        if self._gz is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._raw = open(self.path, "wb")
+            self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=6)
+        self._gz.write(line.encode("utf-8") + b"\n")
+
+    def close(self) -> None:
+        if self._gz is not None:
+            self._gz.close()
+            self._raw.close()
+
+
+class AccountingWriter(PipelineStep):
+    """Write kept, dropped and quarantined documents apart; count each in the step's stats."""
+
+    name = "📒 accounting writer"
+    type = "✍️ - WRITER"
+
+    def __init__(self, output_dir: str | Path, name: str):
+        super().__init__()
+        self.output_dir = Path(output_dir)
+        self.shard_name = name
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        filename = f"{rank:05d}.jsonl.gz"
+        doors = {
+            "kept": _GzipJsonl(self.output_dir / self.shard_name / filename),
+            "dropped": _GzipJsonl(self.output_dir / "dropped" / self.shard_name / filename),
+            "quarantined": _GzipJsonl(self.output_dir / "quarantine" / self.shard_name / filename),
+        }
+        try:
+            for doc in data:
+                self.stat_update("in")
+                if QUARANTINE in doc.metadata:
+                    door = "quarantined"
+                elif DROP in doc.metadata:
+                    door = "dropped"
+                    self.stat_update(f"dropped/{doc.metadata[DROP]}")
+                else:
+                    door = "kept"
+                    self.update_doc_stats(doc)
+                self.stat_update(door)
+                doors[door].write(document_json(doc))
+                yield doc
+        finally:
+            for door in doors.values():
+                door.close()

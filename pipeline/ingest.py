@@ -1,0 +1,105 @@
+"""The `documents` stage: read the snapshotted raw inputs into JSONL documents, one shape at a time.
+
+It reads ``RUN/raw/{web,text,code}`` with the accounted readers and writes
+``RUN/documents/<shape>/*.jsonl.gz`` (kept), ``RUN/documents/dropped/<shape>/`` and
+``RUN/documents/quarantine/<shape>/`` through datatrove's local executor, so the same
+stage runs with more tasks or on Slurm by swapping the executor. Its counts come from
+the executor's merged stats (datatrove's own record of the run), and the recorder links
+the stage to the ``sources`` manifest that produced the raw files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from glassworks.errors import GlassworksError
+from glassworks.provenance.recorder import record_stage
+
+STAGE, VERSION = "documents", "1"
+SHAPES = ("web", "text", "code")
+
+
+@dataclass(frozen=True)
+class DocumentsConfig:
+    """Where each raw shape lies inside the run, and how the executor spreads the work."""
+
+    raw_dir: str = "raw"  # relative to the run directory; holds web/, text/ and code/
+    tasks: int = 1  # datatrove tasks per shape: files (or repositories) are split over them
+    workers: int = 1  # tasks run at once
+
+    def __post_init__(self):
+        if self.tasks < 1 or self.workers < 1:
+            raise ValueError("tasks and workers must be at least 1")
+
+
+def _readers(raw: Path) -> dict:
+    from glassworks.pipeline.readers import CodeTreeReader, JsonlDocumentReader, WarcHtmlReader
+
+    return {
+        "web": WarcHtmlReader(str(raw / "web"), glob_pattern="**/*.warc*"),
+        "text": JsonlDocumentReader(str(raw / "text"), glob_pattern="**/*.jsonl*"),
+        "code": CodeTreeReader(raw / "code"),
+    }
+
+
+def writer_counts(stats_file: Path) -> dict:
+    """The accounting writer's counters from datatrove's merged stats.json."""
+    try:
+        steps = json.loads(stats_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GlassworksError(f"{stats_file}: cannot read the executor's stats ({exc})") from None
+    for step in steps:
+        if "accounting writer" in step.get("name", ""):
+            return {key: value["total"] if isinstance(value, dict) else value for key, value in step["stats"].items()}
+    raise GlassworksError(f"{stats_file}: no accounting writer stats (did the pipeline run?)")
+
+
+def _run_quietly(executor, logs: Path) -> None:
+    """Run a datatrove executor with its console chatter kept to its task logs."""
+    chatter = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(chatter):
+            executor.run()
+    except Exception as exc:
+        tail = "\n".join(chatter.getvalue().splitlines()[-20:])
+        raise GlassworksError(f"{STAGE}: the datatrove pipeline failed ({exc}); logs in {logs}\n{tail}") from exc
+
+
+def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[str, dict]]:
+    """Run the stage; returns its manifest and per-shape counts."""
+    from datatrove.executor import LocalPipelineExecutor
+
+    from glassworks.pipeline.documents import AccountingWriter
+
+    raw = run_dir / config.raw_dir
+    out = run_dir / "documents"
+    for shape in SHAPES:
+        if not (raw / shape).is_dir():
+            raise GlassworksError(f"{raw / shape}: raw input folder missing (run the sources stage first)")
+    shutil.rmtree(out, ignore_errors=True)
+    per_shape = {}
+    with record_stage(run_dir, STAGE, VERSION, config, unit="documents") as rec:
+        for shape, reader in _readers(raw).items():
+            rec.input(raw / shape)
+            logs = run_dir / "logs" / STAGE / shape
+            shutil.rmtree(logs, ignore_errors=True)
+            executor = LocalPipelineExecutor(
+                pipeline=[reader, AccountingWriter(out, shape)],
+                tasks=config.tasks, workers=config.workers, logging_dir=str(logs), skip_completed=False,
+            )
+            _run_quietly(executor, logs)
+            counts = writer_counts(logs / "stats.json")
+            per_shape[shape] = counts
+            rec.counts.add_in(counts.get("in", 0))
+            rec.counts.keep(counts.get("kept", 0))
+            rec.counts.quarantine(counts.get("quarantined", 0))
+            for key, value in counts.items():
+                if key.startswith("dropped/"):
+                    rec.counts.drop(key.removeprefix("dropped/"), value)
+        rec.output(out)
+    return rec.manifest, per_shape

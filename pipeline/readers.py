@@ -1,0 +1,209 @@
+"""Readers for the three raw shapes: WARC web pages, JSONL text and code trees.
+
+They are datatrove steps, so an executor spreads files (or repositories) over tasks. Unlike
+datatrove's stock readers, they never skip anything silently: a record that is not a
+document is yielded marked as dropped, and one that cannot be read is yielded marked as
+quarantined with the file and line or record it came from; ``AccountingWriter`` then
+writes each to its own door. datatrove's ``WarcReader`` drops non-HTML and undecodable
+records and its ``JsonlReader`` drops documents without text, which is why these exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from pathlib import Path
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.readers.base import BaseDiskReader
+
+from glassworks.pipeline.documents import mark_dropped, mark_quarantined
+
+ARCHIVE_ERRORS = (EOFError, OSError, zlib.error)
+
+
+class WarcHtmlReader(BaseDiskReader):
+    """One document per WARC response record holding HTML; the text is the decoded HTML.
+
+    Metadata: url, warc_record_id, warc_date, content_type, file_path. Extraction to plain
+    text is a later stage, so this one keeps the page exactly as it was served.
+    """
+
+    name = "🕷 WARC (HTML, accounted)"
+    _requires_dependencies = ["warcio"]
+
+    def read_file(self, filepath: str) -> DocumentsPipeline:
+        from warcio.archiveiterator import ArchiveIterator
+        from warcio.exceptions import ArchiveLoadFailed
+
+        index = -1
+        try:
+            with self.data_folder.open(filepath, "rb", compression=None) as handle:
+                for index, record in enumerate(ArchiveIterator(handle)):
+                    yield self._document(record, filepath, index)
+        except (ArchiveLoadFailed, *ARCHIVE_ERRORS) as exc:
+            yield mark_quarantined(
+                Document(text="", id=f"{filepath}#after-record-{index}",
+                         metadata={"file_path": filepath, "error": f"{type(exc).__name__}: {exc}"}),
+                "unreadable_archive",
+            )
+
+    def _document(self, record, filepath: str, index: int) -> Document:
+        headers = record.rec_headers
+        record_id = (headers.get_header("WARC-Record-ID") or f"{filepath}#{index}").strip("<>")
+        metadata = {
+            "file_path": filepath,
+            "record_index": index,
+            "warc_record_id": record_id,
+            "warc_type": record.rec_type,
+            "url": headers.get_header("WARC-Target-URI"),
+            "warc_date": headers.get_header("WARC-Date"),
+        }
+        body = record.content_stream().read()
+        if record.rec_type != "response":
+            text = body.decode("utf-8", errors="replace")
+            return mark_dropped(Document(text=text, id=record_id, metadata=metadata), "warc_not_response")
+        content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None
+        metadata["content_type"] = content_type
+        if not content_type or "html" not in content_type.lower():
+            raw = base64.b64encode(body).decode("ascii")
+            return mark_dropped(Document(text="", id=record_id, metadata={**metadata, "raw_base64": raw}), "not_html")
+        charset = "utf-8"
+        for part in content_type.split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip("\"'")
+        try:
+            text = body.decode(charset)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raw = base64.b64encode(body).decode("ascii")
+            return mark_quarantined(
+                Document(text="", id=record_id, metadata={**metadata, "raw_base64": raw, "error": str(exc)}),
+                "undecodable_html",
+            )
+        return Document(text=text, id=record_id, metadata=metadata)
+
+
+class JsonlDocumentReader(BaseDiskReader):
+    """One document per JSONL line (plain or .gz) with a string ``id`` and ``text``.
+
+    A line that is not UTF-8, not JSON, not an object, or lacks a string id or text, is
+    quarantined with its file and line number and its raw bytes (base64); a truncated gzip
+    quarantines the rest of its file as one record.
+    """
+
+    name = "📄 JSONL (accounted)"
+
+    def read_file(self, filepath: str) -> DocumentsPipeline:
+        number = 0
+        compression = "gzip" if filepath.endswith(".gz") else None
+        try:
+            with self.data_folder.open(filepath, "rb", compression=compression) as handle:
+                for number, raw in enumerate(handle, 1):
+                    yield self._document(raw, filepath, number)
+        except ARCHIVE_ERRORS as exc:
+            yield mark_quarantined(
+                Document(text="", id=f"{filepath}:{number + 1}",
+                         metadata={"file_path": filepath, "line": number + 1, "error": f"{type(exc).__name__}: {exc}"}),
+                "truncated_archive",
+            )
+
+    def _document(self, raw: bytes, filepath: str, number: int) -> Document:
+        where = {"file_path": filepath, "line": number}
+
+        def bad(reason: str, error: str) -> Document:
+            meta = {**where, "error": error, "raw_base64": base64.b64encode(raw).decode("ascii")}
+            return mark_quarantined(Document(text="", id=f"{filepath}:{number}", metadata=meta), reason)
+
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return bad("invalid_utf8", f"byte {exc.start}: {exc.reason}")
+        if not line.strip():
+            return mark_dropped(Document(text="", id=f"{filepath}:{number}", metadata=where), "blank_line")
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return bad("malformed_json", f"column {exc.colno}: {exc.msg}")
+        if not isinstance(value, dict):
+            return bad("not_an_object", f"a JSON {type(value).__name__}, not an object")
+        text, doc_id = value.get("text"), value.get("id")
+        if not isinstance(text, str) or not isinstance(doc_id, str) or not doc_id:
+            return bad("missing_id_or_text", "needs a string 'id' and a string 'text'")
+        metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+        extra = {k: v for k, v in value.items() if k not in ("id", "text", "metadata")}
+        return Document(text=text, id=doc_id, metadata={**extra, **metadata, **where})
+
+
+LANGUAGES = {
+    ".py": "Python", ".pyi": "Python", ".c": "C", ".h": "C", ".cc": "C++", ".cpp": "C++", ".hpp": "C++",
+    ".sh": "Shell", ".bash": "Shell", ".js": "JavaScript", ".ts": "TypeScript", ".rs": "Rust", ".go": "Go",
+    ".java": "Java", ".rb": "Ruby", ".pl": "Perl", ".md": "Markdown", ".rst": "reStructuredText",
+    ".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".txt": "Text",
+}
+LICENSE_NAMES = ("license", "licence", "copying", "unlicense", "notice")
+
+
+def detect_language(path: Path, head: bytes) -> str | None:
+    if path.suffix.lower() in LANGUAGES:
+        return LANGUAGES[path.suffix.lower()]
+    first = head.split(b"\n", 1)[0]
+    if first.startswith(b"#!"):
+        if b"python" in first:
+            return "Python"
+        if any(shell in first for shell in (b"/sh", b"bash", b"dash", b"zsh")):
+            return "Shell"
+        if b"perl" in first:
+            return "Perl"
+    return None
+
+
+def licence_files(repo: Path) -> list[str]:
+    """Names of the licence files at a repository's top level (LICENSE, COPYING, ...)."""
+    return sorted(p.name for p in repo.iterdir() if p.is_file() and p.name.lower().split(".")[0].split("-")[0] in LICENSE_NAMES)
+
+
+class CodeTreeReader(PipelineStep):
+    """One document per file of a code tree whose top-level folders are repositories.
+
+    Repositories (not files) are spread over tasks, since licence and repository facts
+    belong to the whole folder. Metadata: repo, path, language (by extension or shebang),
+    license_files (the repository's top-level licence files; empty when it has none).
+    Binary or non-UTF-8 files are quarantined with their bytes.
+    """
+
+    name = "🗂 code tree"
+    type = "📖 - READER"
+
+    def __init__(self, root: str | Path):
+        super().__init__()
+        self.root = Path(root)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.root}: code tree not found")
+        repos = sorted(p for p in self.root.iterdir() if p.is_dir())
+        for repo in repos[rank::world_size]:
+            licences = licence_files(repo)
+            self.stat_update("repositories")
+            for file in sorted(p for p in repo.rglob("*") if p.is_file()):
+                yield self._document(repo, file, licences)
+
+    def _document(self, repo: Path, file: Path, licences: list[str]) -> Document:
+        rel = file.relative_to(repo).as_posix()
+        raw = file.read_bytes()
+        metadata = {"repo": repo.name, "path": rel, "language": detect_language(file, raw[:200]),
+                    "license_files": licences, "bytes": len(raw)}
+        doc_id = f"{repo.name}/{rel}"
+        try:
+            if b"\0" in raw[:8192]:
+                raise UnicodeDecodeError("utf-8", raw, raw.index(b"\0"), raw.index(b"\0") + 1, "NUL byte: binary file")
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            meta = {**metadata, "error": f"byte {exc.start}: {exc.reason}", "raw_base64": base64.b64encode(raw).decode("ascii")}
+            return mark_quarantined(Document(text="", id=doc_id, metadata=meta), "binary_or_not_utf8")
+        return Document(text=text, id=doc_id, metadata=metadata)
