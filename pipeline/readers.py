@@ -62,6 +62,15 @@ class WarcHtmlReader(BaseDiskReader):
             "warc_date": headers.get_header("WARC-Date"),
         }
         body = record.content_stream().read()
+        if record.format != "warc":  # warcio falls back to the old ARC format for anything else
+            raw = base64.b64encode(body).decode("ascii")
+            meta = {**metadata, "raw_base64": raw, "error": f"a {record.format} record, not WARC"}
+            return mark_quarantined(Document(text="", id=record_id, metadata=meta), "not_a_warc_record")
+        missing = getattr(record.raw_stream, "limit", 0)  # block bytes promised by Content-Length, not there
+        if missing > 0:
+            raw = base64.b64encode(body).decode("ascii")
+            meta = {**metadata, "raw_base64": raw, "error": f"record ends {missing} bytes before its Content-Length"}
+            return mark_quarantined(Document(text="", id=record_id, metadata=meta), "truncated_record")
         if record.rec_type != "response":
             text = body.decode("utf-8", errors="replace")
             return mark_dropped(Document(text=text, id=record_id, metadata=metadata), "warc_not_response")
@@ -132,6 +141,11 @@ class JsonlDocumentReader(BaseDiskReader):
         text, doc_id = value.get("text"), value.get("id")
         if not isinstance(text, str) or not isinstance(doc_id, str) or not doc_id:
             return bad("missing_id_or_text", "needs a string 'id' and a string 'text'")
+        if "\\u" in line:  # JSON escapes can spell lone surrogates, which no UTF-8 output can hold
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return bad("lone_surrogate", f"character {exc.start}: {exc.reason}")
         metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
         extra = {k: v for k, v in value.items() if k not in ("id", "text", "metadata")}
         return Document(text=text, id=doc_id, metadata={**extra, **metadata, **where})

@@ -86,6 +86,7 @@ def run_sources(config: SourcesConfig, run_dir: Path) -> dict:
     wanted = {rel for rel in listed if rel.split("/", 1)[0] in config.include}
 
     problems = []
+    raw_dir.mkdir(parents=True)
     with record_stage(run_dir, STAGE, VERSION, config, roots={"data": data_dir}, unit="files") as rec:
         rec.input(listing_path)
         for rel in sorted(set(present) | wanted):
