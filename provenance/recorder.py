@@ -84,6 +84,7 @@ class StageRecorder:
 
     def __init__(self, run_dir: str | Path, stage: str, version: str, config: Any,
                  roots: dict[str, str | Path] | None = None, unit: str = "documents"):
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
         self.run_dir = Path(run_dir).resolve()
         self.stage = stage
         self.version = str(version)
