@@ -35,8 +35,47 @@ def mark_quarantined(doc: Document, reason: str) -> Document:
     return doc
 
 
+def is_settled(doc: Document) -> bool:
+    """True once a document has left by a side door: later steps pass it through untouched."""
+    return DROP in doc.metadata or QUARANTINE in doc.metadata
+
+
 def document_json(doc: Document) -> str:
     return json.dumps({"id": doc.id, "text": doc.text, "metadata": doc.metadata}, sort_keys=True, ensure_ascii=False)
+
+
+class MarkingFilter(PipelineStep):
+    """Run any datatrove ``BaseFilter`` so that what it rejects is marked, not discarded.
+
+    Stock filters drop rejected documents from the stream (optionally copying them to an
+    exclusion writer); wrapped here, a rejected document continues marked
+    ``drop_reason = "<label>:<reason>"`` to the ``AccountingWriter``, which writes it with
+    the others, so the stage balances. Settled documents are passed through unjudged.
+    """
+
+    type = "🔻 - FILTER"
+
+    def __init__(self, inner, label: str | None = None):
+        super().__init__()
+        self.inner = inner
+        self.label = label or type(inner).__name__
+        self.name = f"{self.label} (marking)"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            if is_settled(doc):
+                yield doc
+                continue
+            self.stat_update("total")
+            verdict = self.inner.filter(doc)
+            keep, reason = (verdict, None) if isinstance(verdict, bool) else (verdict[0], verdict[1])
+            if keep:
+                self.stat_update("forwarded")
+            else:
+                reason = reason or "rejected"
+                self.stat_update(f"dropped/{reason}")
+                mark_dropped(doc, f"{self.label}:{reason}")
+            yield doc
 
 
 class _GzipJsonl:

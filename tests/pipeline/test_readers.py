@@ -150,3 +150,22 @@ def test_not_a_warc_is_quarantined(tmp_path):
     doors = run(WarcHtmlReader(str(src)), tmp_path)
     assert doors["kept"] == [] and doors["dropped"] == []
     assert [d["metadata"]["quarantine_reason"] for d in doors["quarantined"]] == ["not_a_warc_record", "unreadable_archive"]
+
+
+def test_marking_filter_keeps_rejected_documents_in_the_stream(tmp_path):
+    from datatrove.data import Document
+    from datatrove.pipeline.filters.base_filter import BaseFilter
+
+    from glassworks.pipeline.documents import MarkingFilter, mark_quarantined
+
+    class Short(BaseFilter):
+        name = "short"
+
+        def filter(self, doc):
+            return len(doc.text) >= 10 or (False, "too_short")
+
+    docs = [Document(text="long enough text", id="a"), Document(text="tiny", id="b"),
+            mark_quarantined(Document(text="", id="c"), "bad")]
+    out = list(MarkingFilter(Short(), "short").run(iter(docs)))
+    assert [d.id for d in out] == ["a", "b", "c"]
+    assert out[1].metadata["drop_reason"] == "short:too_short" and "drop_reason" not in out[2].metadata
