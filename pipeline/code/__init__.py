@@ -1,0 +1,1 @@
+"""The Stack-style code stages: licences, languages, code filters, redaction, opt-outs."""

@@ -1,0 +1,1 @@
+"""Heuristic web-text filters: Gopher, C4, FineWeb and the RefinedWeb line modifiers of DCLM."""
