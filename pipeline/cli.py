@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -11,9 +12,9 @@ import click
 def corpus_group() -> None:
     """Regenerate a training corpus from raw sources, one recorded stage at a time.
 
-    Built: `sources` (snapshot the raw inputs and check them against their listing) and
-    `documents` (read WARC, JSONL and code trees into documents, nothing silently lost).
-    Not built yet: extraction, filters, dedup and the recipes.
+    `run RECIPE` runs a whole recipe (configs/slimpajama.yaml, dclm.yaml, stack.yaml): the
+    `sources` and `documents` stages, then the recipe's own stages, each recorded.
+    `sources` and `documents` also run alone; `steps` lists what a recipe can use.
     """
 
 
@@ -49,6 +50,51 @@ def documents_command(workdir: Path, tasks: int, workers: int) -> None:
         click.echo(f"documents/{shape}: {c.get('kept', 0)} kept of {c.get('in', 0)}, "
                    f"{c.get('dropped', 0)} dropped, {c.get('quarantined', 0)} quarantined")
     click.echo(f"-> {workdir / 'manifests' / (manifest['id'] + '.json')}")
+
+
+@corpus_group.command("run")
+@click.argument("recipe", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run directory: raw/, documents/, corpus/<recipe>/, manifests/, reports/.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Raw inputs with their SOURCES.md (default: the recipe's raw.data_dir).")
+@click.option("--executor", type=click.Choice(["local", "ray", "slurm"]), default=None, help="Override the recipe's executor.")
+@click.option("--tasks", type=click.IntRange(min=1), default=None, help="Override the number of tasks per stage.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Override how many tasks run at once.")
+def run_command(recipe: Path, workdir: Path, data_dir: Path | None, executor: str | None, tasks: int | None,
+                workers: int | None) -> None:
+    """Regenerate the corpus of RECIPE (a YAML in configs/) into WORKDIR, recording every stage.
+
+    Re-running the same command after a crash resumes: finished tasks are skipped.
+    """
+    from glassworks.pipeline.recipe import check_recipe_file, run_recipe
+    from glassworks.pipeline.summary import summary_chart, summary_table
+
+    config = check_recipe_file(recipe)
+    overrides = {k: v for k, v in {"kind": executor, "tasks": tasks, "workers": workers}.items() if v is not None}
+    config = replace(config, executor=replace(config.executor, **overrides))
+    if data_dir is not None:
+        config = replace(config, raw=replace(config.raw, data_dir=data_dir))
+
+    def progress(stage: str, source: str, counts: dict) -> None:
+        click.echo(f"  {config.name}.{stage} [{source}]: {counts.get('kept', 0)} kept of {counts.get('in', 0)}", err=True)
+
+    results = run_recipe(config, workdir, origin=str(recipe), progress=progress)
+    click.echo(summary_table(config.name, results))
+    chart = summary_chart(config.name, results, workdir / "reports" / f"{config.name}-stages.png")
+    click.echo(f"chart: {chart}")
+
+
+@corpus_group.command("steps")
+def steps_command() -> None:
+    """List the steps a recipe can use, with their parameters."""
+    import dataclasses
+
+    from glassworks.pipeline.steps import STEPS
+
+    for name, step in sorted(STEPS.items()):
+        params = ", ".join(f"{f.name}" for f in dataclasses.fields(step.params)) or "-"
+        click.echo(f"{name:32} {step.doc}  [params: {params}]")
 
 
 @click.group("tokenizer", no_args_is_help=True)

@@ -44,6 +44,22 @@ def document_json(doc: Document) -> str:
     return json.dumps({"id": doc.id, "text": doc.text, "metadata": doc.metadata}, sort_keys=True, ensure_ascii=False)
 
 
+class SourceLabel(PipelineStep):
+    """Label every document with the recipe source it came from (``metadata.source``)."""
+
+    name = "🏷 source label"
+    type = "🏷 - TAGGER"
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            doc.metadata["source"] = self.source
+            yield doc
+
+
 class MarkingFilter(PipelineStep):
     """Run any datatrove ``BaseFilter`` so that what it rejects is marked, not discarded.
 
@@ -56,10 +72,10 @@ class MarkingFilter(PipelineStep):
     type = "🔻 - FILTER"
 
     def __init__(self, inner, label: str | None = None):
-        super().__init__()
         self.inner = inner
         self.label = label or type(inner).__name__
-        self.name = f"{self.label} (marking)"
+        self.name = f"{self.label} (marking)"  # before super().__init__: the stats are named from it
+        super().__init__()
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for doc in data:

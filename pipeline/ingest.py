@@ -59,7 +59,7 @@ def writer_counts(stats_file: Path) -> dict:
     raise GlassworksError(f"{stats_file}: no accounting writer stats (did the pipeline run?)")
 
 
-def _run_quietly(executor, logs: Path) -> None:
+def run_quietly(executor, logs: Path, stage: str = STAGE) -> None:
     """Run a datatrove executor with its console chatter kept to its task logs."""
     chatter = io.StringIO()
     try:
@@ -67,7 +67,7 @@ def _run_quietly(executor, logs: Path) -> None:
             executor.run()
     except Exception as exc:
         tail = "\n".join(chatter.getvalue().splitlines()[-20:])
-        raise GlassworksError(f"{STAGE}: the datatrove pipeline failed ({exc}); logs in {logs}\n{tail}") from exc
+        raise GlassworksError(f"{stage}: the datatrove pipeline failed ({exc}); logs in {logs}\n{tail}") from exc
 
 
 def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[str, dict]]:
@@ -92,7 +92,7 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
                 pipeline=[reader, AccountingWriter(out, shape)],
                 tasks=config.tasks, workers=config.workers, logging_dir=str(logs), skip_completed=False,
             )
-            _run_quietly(executor, logs)
+            run_quietly(executor, logs)
             counts = writer_counts(logs / "stats.json")
             per_shape[shape] = counts
             rec.counts.add_in(counts.get("in", 0))

@@ -33,7 +33,7 @@ def audit_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every finding.")
 @click.option("--root", "roots", multiple=True, metavar="NAME=DIR",
               help="Where an external root lives (e.g. data=./data), so its recorded inputs are re-hashed too.")
-@click.option("-v", "--verbose", is_flag=True, help="List passing checks too, not only failures and warnings.")
+@click.option("-v", "--verbose", is_flag=True, help="List passing and skipped checks too, not only failures and warnings.")
 @click.pass_context
 def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[str, ...], verbose: bool) -> None:
     """Recompute every hash and link recorded under PATH (a run directory or a bundle).
@@ -41,14 +41,14 @@ def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[s
     Exits 0 only when every check passes; otherwise prints each failing file or record,
     with the manifest that made the claim, and exits 1.
     """
-    from glassworks.provenance.verify import PASS, verify_run
+    from glassworks.provenance.verify import FAIL, WARN, verify_run
 
     report = verify_run(path, roots=parse_roots(roots))
     if as_json:
         click.echo(json.dumps(report.as_json(), sort_keys=True))
     else:
         for finding in report.findings:
-            if verbose or finding.status != PASS:
+            if verbose or finding.status in (FAIL, WARN):
                 click.echo(finding.line())
         click.echo(report.summary())
     ctx.exit(0 if report.ok else 1)

@@ -25,8 +25,9 @@ from glassworks.provenance.recorder import MANIFEST_DIR
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
 # Executor logs carry timestamps and host names, so no manifest records them; the facts
-# they hold that matter (counts) are recorded in the stage's manifest instead.
-UNRECORDED_DIRS = ("logs/",)
+# they hold that matter (counts) are recorded in the stage's manifest instead. Reports
+# (tables, charts) are drawn from manifests and can be redrawn from them.
+UNRECORDED_DIRS = ("logs/", "reports/")
 
 
 @dataclass(frozen=True)
