@@ -47,16 +47,25 @@ def _readers(raw: Path) -> dict:
     }
 
 
-def writer_counts(stats_file: Path) -> dict:
-    """The accounting writer's counters from datatrove's merged stats.json."""
-    try:
-        steps = json.loads(stats_file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise GlassworksError(f"{stats_file}: cannot read the executor's stats ({exc})") from None
-    for step in steps:
-        if "accounting writer" in step.get("name", ""):
-            return {key: value["total"] if isinstance(value, dict) else value for key, value in step["stats"].items()}
-    raise GlassworksError(f"{stats_file}: no accounting writer stats (did the pipeline run?)")
+def writer_counts(logs: Path, tasks: int) -> dict:
+    """The accounting writer's counters summed over the per-task stats datatrove wrote.
+
+    Read from ``logs/stats/<rank>.json`` rather than the merged ``stats.json``: a resumed
+    run skips tasks that had finished, and only the per-task files are there for all of them.
+    """
+    total: dict[str, int] = {}
+    for rank in range(tasks):
+        path = logs / "stats" / f"{rank:05d}.json"
+        try:
+            steps = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise GlassworksError(f"{path}: cannot read the stats of task {rank} ({exc})") from None
+        writer = [step for step in steps if "accounting writer" in step.get("name", "")]
+        if not writer:
+            raise GlassworksError(f"{path}: no accounting writer stats (did the pipeline run?)")
+        for key, value in writer[0]["stats"].items():
+            total[key] = total.get(key, 0) + (value["total"] if isinstance(value, dict) else value)
+    return total
 
 
 def run_quietly(executor, logs: Path, stage: str = STAGE) -> None:
@@ -93,7 +102,7 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
                 tasks=config.tasks, workers=config.workers, logging_dir=str(logs), skip_completed=False,
             )
             run_quietly(executor, logs)
-            counts = writer_counts(logs / "stats.json")
+            counts = writer_counts(logs, config.tasks)
             per_shape[shape] = counts
             rec.counts.add_in(counts.get("in", 0))
             rec.counts.keep(counts.get("kept", 0))

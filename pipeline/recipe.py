@@ -105,7 +105,9 @@ def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", pr
     for i, stage in enumerate(recipe.stages):
         applies = [s for s in recipe.sources if not stage.sources or s.name in stage.sources]
         out = run_dir / "corpus" / recipe.name / stage.name
-        stage_config = {"recipe": recipe.name, "stage": stage, "executor": recipe.executor,
+        # What shapes the bytes: the steps and the task count (shard layout); not which
+        # executor ran them nor how many workers, so those leave the manifest id unchanged.
+        stage_config = {"recipe": recipe.name, "stage": stage, "tasks": recipe.executor.tasks,
                         "labelled_here": sorted(s.name for s in applies if s.name not in labelled)}
         logs = run_dir / "logs" / recipe.name / stage.name
         _reset_if_changed(out, logs, canonical_sha256(stage_config))
@@ -158,7 +160,7 @@ def _run_source(recipe: RecipeConfig, stage: str, source: str, src: Path, out: P
     pipeline = [reader, *steps, AccountingWriter(out, source)]
     executor = make_executor(recipe.executor, pipeline, logs, job_name=f"{recipe.name}-{stage}-{source}")
     run_quietly(executor, logs, stage)
-    return writer_counts(logs / "stats.json")
+    return writer_counts(logs, recipe.executor.tasks)
 
 
 def check_recipe_file(path: str | Path) -> RecipeConfig:
