@@ -9,19 +9,16 @@ It exits 0 only when everything it ran verifies.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import click
 
 from glassworks.config import load_config
 from glassworks.errors import GlassworksError
-from glassworks.pipeline.ingest import DocumentsConfig
-from glassworks.pipeline.sources import SourcesConfig
 
 # The stages of the main job that this version cannot run yet, in data-flow order.
 NOT_BUILT = (
-    ("corpus", "HTML extraction, language ID, filters and recipes (SlimPajama, DCLM, Stack)"),
     ("dedup", "global multi-granularity deduplication and sampling weights"),
     ("tokenizer", "SentencePiece BPE training and Hugging Face export"),
     ("data", "three phase mixtures and packed token shards"),
@@ -35,8 +32,8 @@ NOT_BUILT = (
 class DemoConfig:
     """The demo's settings; relative paths are taken from the repository root."""
 
-    sources: SourcesConfig = field(default_factory=SourcesConfig)
-    documents: DocumentsConfig = field(default_factory=DocumentsConfig)
+    data_dir: Path = Path("data")  # the embedded corpus and its SOURCES.md
+    recipes: list[Path] = field(default_factory=lambda: [Path("configs/slimpajama.yaml")])  # corpus recipes to run
 
 
 def repo_root() -> Path:
@@ -57,41 +54,40 @@ def default_config_path() -> Path:
 @click.pass_context
 def demo(ctx: click.Context, workdir: Path, config_path: Path | None) -> None:
     """Run the main job on the embedded corpus in data/, record it and verify it."""
-    from dataclasses import replace
-
-    from glassworks.pipeline.ingest import run_documents
-    from glassworks.pipeline.sources import run_sources
+    from glassworks.pipeline.recipe import check_recipe_file, run_recipe
+    from glassworks.pipeline.summary import stage_totals, summary_chart, summary_table
     from glassworks.provenance.verify import verify_run
 
     config = load_config(config_path or default_config_path(), DemoConfig)
     root = repo_root()
-    data_dir = config.sources.data_dir if config.sources.data_dir.is_absolute() else root / config.sources.data_dir
+    data_dir = config.data_dir if config.data_dir.is_absolute() else root / config.data_dir
     if not data_dir.is_dir():
         raise GlassworksError(f"{data_dir}: the embedded corpus is missing (run the demo from a glassworks checkout)")
-    sources = replace(config.sources, data_dir=data_dir)
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-
     click.echo(f"glassworks demo -> {workdir.resolve()}")
-    manifest = run_sources(sources, workdir)
-    c = manifest["counts"]
-    click.echo(f"  [sources]   {c['in']} raw files: {c['kept']} kept, {c['quarantined']} quarantined "
-               f"({manifest['outputs']['bytes']:,} bytes snapshotted)")
 
-    manifest, per_shape = run_documents(config.documents, workdir)
-    c = manifest["counts"]
-    shapes = ", ".join(f"{shape} {n.get('kept', 0)}" for shape, n in per_shape.items())
-    dropped = ", ".join(f"{reason} {n}" for reason, n in c["dropped"].items()) or "none"
-    click.echo(f"  [documents] {c['in']} records: {c['kept']} kept ({shapes}), dropped: {dropped}, "
-               f"{c['quarantined']} quarantined")
+    charts = []
+    for recipe_path in config.recipes:
+        recipe_path = recipe_path if recipe_path.is_absolute() else root / recipe_path
+        recipe = check_recipe_file(recipe_path)
+        recipe = replace(recipe, raw=replace(recipe.raw, data_dir=data_dir))
+        results = run_recipe(recipe, workdir, origin=str(recipe_path))
+        last = stage_totals(results[-1])
+        click.echo(f"\n[{recipe.name}] {len(results)} stages; {last['kept']} documents kept at the end")
+        click.echo(summary_table(recipe.name, results))
+        charts.append(summary_chart(recipe.name, results, workdir / "reports" / f"{recipe.name}-stages.png"))
 
     report = verify_run(workdir, roots={"data": data_dir})
+    click.echo("")
     for finding in report.failures:
         click.echo(f"  {finding.line()}")
-    click.echo(f"  [verify]    {report.summary()}")
-    click.echo("  not built yet:")
+    click.echo(f"[verify] {report.summary()}")
+    click.echo("not built yet:")
     for stage, what in NOT_BUILT:
-        click.echo(f"    - {stage}: {what}")
-    click.echo(f"  manifests: {workdir / 'manifests'}")
+        click.echo(f"  - {stage}: {what}")
+    click.echo(f"manifests: {workdir / 'manifests'}")
+    for chart in charts:
+        click.echo(f"chart:     {chart}")
     click.echo(f"done in {time.perf_counter() - started:.1f}s: " + ("verified" if report.ok else "VERIFY FAILED"))
     ctx.exit(0 if report.ok else 1)

@@ -24,8 +24,9 @@ def copy(run: Path, tmp_path: Path) -> Path:
 
 
 def test_demo_records_both_stages_and_verifies(demo_run, capsys):
-    manifests = sorted(p.name.split("-")[0] for p in (demo_run / "manifests").glob("*.json"))
-    assert manifests == ["documents", "sources"]
+    manifests = sorted(p.name.rsplit("-", 1)[0] for p in (demo_run / "manifests").glob("*.json"))
+    assert manifests == ["documents", "slimpajama.extract", "slimpajama.language", "slimpajama.normalize", "sources"]
+    assert (demo_run / "reports" / "slimpajama-stages.png").stat().st_size > 10_000
     docs = json.loads(next((demo_run / "manifests").glob("documents-*.json")).read_text())
     sources = json.loads(next((demo_run / "manifests").glob("sources-*.json")).read_text())
     assert docs["upstream"] == [sources["id"]]
@@ -46,7 +47,9 @@ def test_demo_is_deterministic(demo_run, tmp_path):
 
 
 @pytest.mark.parametrize("victim", ["raw/web/cpython-docs.warc.gz", "raw/code/toml/LICENSE", "documents/text/00000.jsonl.gz",
-                                    "documents/dropped/web/00000.jsonl.gz"])
+                                    "documents/dropped/web/00000.jsonl.gz",
+                                    "corpus/slimpajama/language/web/00000.jsonl.gz",
+                                    "corpus/slimpajama/normalize/dropped/text/00000.jsonl.gz"])
 def test_one_changed_byte_fails_and_is_named(demo_run, tmp_path, victim, capsys):
     run = copy(demo_run, tmp_path)
     data = bytearray((run / victim).read_bytes())
