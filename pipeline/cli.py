@@ -61,11 +61,14 @@ def documents_command(workdir: Path, tasks: int, workers: int) -> None:
 @click.option("--executor", type=click.Choice(["local", "ray", "slurm"]), default=None, help="Override the recipe's executor.")
 @click.option("--tasks", type=click.IntRange(min=1), default=None, help="Override the number of tasks per stage.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Override how many tasks run at once.")
+@click.option("--render-only", is_flag=True, help="With --executor slurm: write the sbatch scripts, submit nothing.")
 def run_command(recipe: Path, workdir: Path, data_dir: Path | None, executor: str | None, tasks: int | None,
-                workers: int | None) -> None:
+                workers: int | None, render_only: bool) -> None:
     """Regenerate the corpus of RECIPE (a YAML in configs/) into WORKDIR, recording every stage.
 
-    Re-running the same command after a crash resumes: finished tasks are skipped.
+    Re-running the same command after a crash resumes: finished tasks are skipped. With
+    --executor slurm the stages are submitted as chained array jobs; when they are done,
+    the same command with --executor local records the stages (their tasks are complete).
     """
     from glassworks.pipeline.recipe import check_recipe_file, run_recipe
     from glassworks.pipeline.summary import summary_chart, summary_table
@@ -75,6 +78,15 @@ def run_command(recipe: Path, workdir: Path, data_dir: Path | None, executor: st
     config = replace(config, executor=replace(config.executor, **overrides))
     if data_dir is not None:
         config = replace(config, raw=replace(config.raw, data_dir=data_dir))
+
+    if config.executor.kind == "slurm":
+        from glassworks.pipeline.slurm import slurm_jobs
+
+        for script in slurm_jobs(config, workdir, origin=str(recipe), submit=not render_only):
+            click.echo(f"{'wrote' if render_only else 'submitted'} {script}")
+        return
+    if render_only:
+        raise click.UsageError("--render-only applies to --executor slurm")
 
     def progress(stage: str, source: str, counts: dict) -> None:
         click.echo(f"  {config.name}.{stage} [{source}]: {counts.get('kept', 0)} kept of {counts.get('in', 0)}", err=True)

@@ -22,6 +22,7 @@ class SlurmOptions:
     cpus_per_task: int = 1
     mem_per_cpu_gb: int = 2
     sbatch_args: dict[str, str] = field(default_factory=dict)  # extra #SBATCH options
+    env_command: str = ""  # shell line that prepares the job; default: activate this Python's venv
 
 
 @dataclass(frozen=True)
@@ -59,4 +60,14 @@ def make_executor(config: ExecutorConfig, pipeline: list, logging_dir: Path, job
         pipeline=pipeline, tasks=config.tasks, workers=config.workers, logging_dir=str(logging_dir),
         job_name=job_name, partition=s.partition, time=s.time, cpus_per_task=s.cpus_per_task,
         mem_per_cpu_gb=s.mem_per_cpu_gb, sbatch_args=dict(s.sbatch_args), skip_completed=True,
+        env_command=s.env_command or _activate_this_python(),
     )
+
+
+def _activate_this_python() -> str:
+    """The line that puts the jobs on the interpreter running glassworks now."""
+    import sys
+
+    if sys.prefix != sys.base_prefix:
+        return f"source {Path(sys.prefix) / 'bin' / 'activate'}"
+    return f"export PATH={Path(sys.executable).parent}:$PATH"

@@ -93,34 +93,97 @@ def load_recipe(path: str | Path) -> RecipeConfig:
     return recipe
 
 
-def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", progress=None) -> list[StageResult]:
-    """Run every stage of ``recipe`` into ``run_dir``; returns per-stage results."""
+@dataclass
+class StageJob:
+    """One source through one stage: the datatrove pipeline and where it keeps its logs."""
+
+    source: str
+    input_dir: Path
+    pipeline: list
+    logs: Path
+
+
+@dataclass
+class StagePlan:
+    """One recipe stage ready to run: its recorded config, output folder and jobs."""
+
+    name: str
+    config: dict
+    out: Path
+    logs: Path
+    jobs: list[StageJob]
+
+    def prepare(self) -> None:
+        """Keep partial outputs and completion markers for resume only if they came from
+        exactly this stage config and the same upstream; otherwise start afresh."""
+        key = canonical_sha256(self.config)
+        marker = self.logs / "stage-config.sha256"
+        if marker.is_file() and marker.read_text() == key and self.out.is_dir():
+            return
+        shutil.rmtree(self.out, ignore_errors=True)
+        shutil.rmtree(self.logs, ignore_errors=True)
+        self.out.mkdir(parents=True)
+        atomic_write_text(marker, key)
+
+
+def plan_stages(recipe: RecipeConfig, run_dir: Path, documents_id: str, origin: str = "<recipe>") -> list[StagePlan]:
+    """Every stage of the recipe with its pipelines, in order, without running anything.
+
+    A stage's config chains the config of the stage before it and the id of the documents
+    manifest, so changing raw data or an earlier stage invalidates later partial outputs.
+    """
+    from glassworks.pipeline.documents import AccountingWriter
+    from glassworks.pipeline.readers import JsonlDocumentReader
     from glassworks.pipeline.steps import build_step
 
-    run_sources(recipe.raw, run_dir)
-    run_documents(recipe.documents, run_dir)
     current = {s.name: run_dir / "documents" / s.shape for s in recipe.sources}
     labelled: set[str] = set()
-    results = []
+    upstream = documents_id
+    plans = []
     for i, stage in enumerate(recipe.stages):
         applies = [s for s in recipe.sources if not stage.sources or s.name in stage.sources]
         out = run_dir / "corpus" / recipe.name / stage.name
-        # What shapes the bytes: the steps and the task count (shard layout); not which
-        # executor ran them nor how many workers, so those leave the manifest id unchanged.
-        stage_config = {"recipe": recipe.name, "stage": stage, "tasks": recipe.executor.tasks,
-                        "labelled_here": sorted(s.name for s in applies if s.name not in labelled)}
         logs = run_dir / "logs" / recipe.name / stage.name
-        _reset_if_changed(out, logs, canonical_sha256(stage_config))
+        # What shapes the bytes: the steps, the task count (shard layout) and what came
+        # before; not which executor ran them nor how many workers.
+        config = {"recipe": recipe.name, "stage": stage, "tasks": recipe.executor.tasks, "after": upstream,
+                  "labelled_here": sorted(s.name for s in applies if s.name not in labelled)}
+        jobs = []
+        for source in applies:
+            steps = [build_step(spec.step, spec.params, origin=f"{origin}: stages[{i}].steps[{j}] ({spec.step})")
+                     for j, spec in enumerate(stage.steps)]
+            if source.name not in labelled:
+                steps.insert(0, build_step("source_label", {"source": source.name}, origin=origin))
+            reader = JsonlDocumentReader(str(current[source.name]), glob_pattern="*.jsonl.gz")
+            pipeline = [reader, *steps, AccountingWriter(out, source.name)]
+            jobs.append(StageJob(source.name, current[source.name], pipeline, logs / source.name))
+        for source in applies:
+            labelled.add(source.name)
+            current[source.name] = out / source.name
+        upstream = canonical_sha256(config)
+        plans.append(StagePlan(stage.name, config, out, logs, jobs))
+    return plans
+
+
+def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", progress=None) -> list[StageResult]:
+    """Run every stage of ``recipe`` into ``run_dir``; returns per-stage results."""
+    from glassworks.pipeline.ingest import run_quietly
+
+    run_sources(recipe.raw, run_dir)
+    documents, _ = run_documents(recipe.documents, run_dir)
+    results = []
+    for plan in plan_stages(recipe, run_dir, documents["id"], origin):
+        plan.prepare()
         per_source = {}
-        with record_stage(run_dir, f"{recipe.name}.{stage.name}", VERSION, stage_config, unit="documents") as rec:
-            for source in applies:
-                steps = [build_step(spec.step, spec.params, origin=f"{origin}: stages[{i}].steps[{j}] ({spec.step})")
-                         for j, spec in enumerate(stage.steps)]
-                if source.name not in labelled:
-                    steps.insert(0, build_step("source_label", {"source": source.name}, origin=origin))
-                counts = _run_source(recipe, stage.name, source.name, current[source.name], out, logs / source.name, steps)
-                per_source[source.name] = counts
-                rec.input(current[source.name])
+        with record_stage(run_dir, f"{recipe.name}.{plan.name}", VERSION, plan.config, unit="documents") as rec:
+            for job in plan.jobs:
+                if not job.input_dir.is_dir():
+                    raise GlassworksError(f"{job.input_dir}: input of stage {plan.name!r} for source {job.source!r} is missing")
+                executor = make_executor(recipe.executor, job.pipeline, job.logs, job_name=f"{recipe.name}.{plan.name}.{job.source}")
+                run_quietly(executor, job.logs, f"{recipe.name}.{plan.name}")
+                counts = writer_counts(job.logs, recipe.executor.tasks)
+                per_source[job.source] = counts
+                rec.input(job.input_dir)
                 rec.counts.add_in(counts.get("in", 0))
                 rec.counts.keep(counts.get("kept", 0))
                 rec.counts.quarantine(counts.get("quarantined", 0))
@@ -128,39 +191,10 @@ def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", pr
                     if key.startswith("dropped/"):
                         rec.counts.drop(key.removeprefix("dropped/"), value)
                 if progress is not None:
-                    progress(stage.name, source.name, counts)
-            rec.output(out)
-        for source in applies:
-            labelled.add(source.name)
-            current[source.name] = out / source.name
-        results.append(StageResult(stage=stage.name, manifest_id=rec.manifest_id, counts=per_source))
+                    progress(plan.name, job.source, counts)
+            rec.output(plan.out)
+        results.append(StageResult(stage=plan.name, manifest_id=rec.manifest_id, counts=per_source))
     return results
-
-
-def _reset_if_changed(out: Path, logs: Path, key: str) -> None:
-    """Keep a stage's partial outputs (and completion markers) for resume only if they came
-    from the same stage config; otherwise start the stage afresh."""
-    marker = logs / "stage-config.sha256"
-    if marker.is_file() and marker.read_text() == key and out.is_dir():
-        return
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.rmtree(logs, ignore_errors=True)
-    out.mkdir(parents=True)
-    atomic_write_text(marker, key)
-
-
-def _run_source(recipe: RecipeConfig, stage: str, source: str, src: Path, out: Path, logs: Path, steps: list) -> dict:
-    from glassworks.pipeline.documents import AccountingWriter
-    from glassworks.pipeline.ingest import run_quietly
-    from glassworks.pipeline.readers import JsonlDocumentReader
-
-    if not src.is_dir():
-        raise GlassworksError(f"{src}: input of stage {stage!r} for source {source!r} is missing")
-    reader = JsonlDocumentReader(str(src), glob_pattern="*.jsonl.gz")
-    pipeline = [reader, *steps, AccountingWriter(out, source)]
-    executor = make_executor(recipe.executor, pipeline, logs, job_name=f"{recipe.name}-{stage}-{source}")
-    run_quietly(executor, logs, stage)
-    return writer_counts(logs, recipe.executor.tasks)
 
 
 def check_recipe_file(path: str | Path) -> RecipeConfig:
