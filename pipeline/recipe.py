@@ -12,7 +12,7 @@ next stage reads only what was kept. Each stage records one manifest
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +43,7 @@ class StageSpec:
     name: str
     steps: list[StepSpec]
     sources: tuple[str, ...] = ()  # the sources this stage applies to; empty means all
+    tasks: int | None = None  # overrides executor.tasks (e.g. 1 for a global, order-dependent filter)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class StageJob:
     input_dir: Path
     pipeline: list
     logs: Path
+    tasks: int
 
 
 @dataclass
@@ -146,7 +148,8 @@ def plan_stages(recipe: RecipeConfig, run_dir: Path, documents_id: str, origin: 
         logs = run_dir / "logs" / recipe.name / stage.name
         # What shapes the bytes: the steps, the task count (shard layout) and what came
         # before; not which executor ran them nor how many workers.
-        config = {"recipe": recipe.name, "stage": stage, "tasks": recipe.executor.tasks, "after": upstream,
+        tasks = stage.tasks or recipe.executor.tasks
+        config = {"recipe": recipe.name, "stage": stage, "tasks": tasks, "after": upstream,
                   "labelled_here": sorted(s.name for s in applies if s.name not in labelled)}
         jobs = []
         for source in applies:
@@ -156,7 +159,7 @@ def plan_stages(recipe: RecipeConfig, run_dir: Path, documents_id: str, origin: 
                 steps.insert(0, build_step("source_label", {"source": source.name}, origin=origin))
             reader = JsonlDocumentReader(str(current[source.name]), glob_pattern="*.jsonl.gz")
             pipeline = [reader, *steps, AccountingWriter(out, source.name)]
-            jobs.append(StageJob(source.name, current[source.name], pipeline, logs / source.name))
+            jobs.append(StageJob(source.name, current[source.name], pipeline, logs / source.name, tasks))
         for source in applies:
             labelled.add(source.name)
             current[source.name] = out / source.name
@@ -179,9 +182,10 @@ def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", pr
             for job in plan.jobs:
                 if not job.input_dir.is_dir():
                     raise GlassworksError(f"{job.input_dir}: input of stage {plan.name!r} for source {job.source!r} is missing")
-                executor = make_executor(recipe.executor, job.pipeline, job.logs, job_name=f"{recipe.name}.{plan.name}.{job.source}")
+                executor = make_executor(replace(recipe.executor, tasks=job.tasks), job.pipeline, job.logs,
+                                         job_name=f"{recipe.name}.{plan.name}.{job.source}")
                 run_quietly(executor, job.logs, f"{recipe.name}.{plan.name}")
-                counts = writer_counts(job.logs, recipe.executor.tasks)
+                counts = writer_counts(job.logs, job.tasks)
                 per_source[job.source] = counts
                 rec.input(job.input_dir)
                 rec.counts.add_in(counts.get("in", 0))

@@ -34,7 +34,7 @@ def slurm_jobs(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", su
         plan.prepare()
         for job in plan.jobs:
             name = f"{recipe.name}.{plan.name}.{job.source}"
-            executor = make_executor(recipe.executor, job.pipeline, job.logs, job_name=name)
+            executor = make_executor(replace(recipe.executor, tasks=job.tasks), job.pipeline, job.logs, job_name=name)
             if submit:
                 executor.depends = previous.get(job.source)
                 executor.run()  # datatrove pickles the executor, writes launch_script.slurm, calls sbatch
@@ -47,7 +47,7 @@ def slurm_jobs(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", su
             with folder.open("ranks_to_run.json", "w") as handle:  # what each array task reads
                 json.dump(executor.get_incomplete_ranks(), handle)
             script = executor.get_launch_file_contents(
-                executor.get_sbatch_args(max_array=recipe.executor.tasks),
+                executor.get_sbatch_args(max_array=job.tasks),
                 f"srun -l -n 1 launch_pickled_pipeline {folder.resolve_paths('executor.pik')}",
             )
             path = run_dir / "slurm" / f"{name}.slurm"

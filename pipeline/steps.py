@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from glassworks.config import from_dict
 from glassworks.errors import ConfigError
+from glassworks.pipeline.bff import BffConfig
 from glassworks.pipeline.extract import ExtractConfig
 
 
@@ -130,3 +131,11 @@ def _keep_languages(p: KeepLanguagesParams):
 
     return marking(LanguageIdFilter(p.languages, p.min_score), "language_filter")
 
+
+
+@register("bff_dedup", BffConfig)
+def _bff(p: BffConfig):
+    """DCLM's BFF: Bloom-filter paragraph and document dedup (13-grams, threshold 0.8)."""
+    from glassworks.pipeline.bff import BffDedup
+
+    return BffDedup(p)
