@@ -1,7 +1,7 @@
 """Canonical JSON: one byte string per value, so configs and manifests hash the same everywhere.
 
 Rules: keys sorted, no insignificant whitespace, UTF-8 (not ASCII-escaped), paths as POSIX
-strings, tuples as lists, dataclasses and enums by value. Floats must be finite: NaN and
+strings, tuples as lists, sets as sorted lists, dataclasses and enums by value. Floats must be finite: NaN and
 infinity have no JSON spelling and would make two different configs hash alike.
 """
 
@@ -33,6 +33,8 @@ def normalise(value: Any) -> Any:
         return out
     if isinstance(value, (list, tuple)):
         return [normalise(item) for item in value]
+    if isinstance(value, (set, frozenset)):  # unordered: sorted, so equal sets dump alike
+        return sorted((normalise(item) for item in value), key=lambda item: canonical_json(item))
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"canonical JSON cannot hold a non-finite float ({value!r})")
     if value is None or isinstance(value, (str, int, float, bool)):

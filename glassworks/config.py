@@ -7,7 +7,8 @@ give the canonical form a manifest records, so two runs with the same settings h
 however the YAML was spelled.
 
 Supported hints: bool, int, float (ints are accepted and widened), str, Path, Literal[...],
-Enum subclasses, ``X | None``, list[X], tuple[X, ...], dict[str, X] and nested dataclasses.
+Enum subclasses, ``X | None``, list[X], tuple[X, ...], frozenset[X], dict[str, X] and nested
+dataclasses.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def _type_name(hint: Any) -> str:
         return "one of " + ", ".join(repr(v) for v in typing.get_args(hint))
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(hint))
-    if origin in (list, tuple):
+    if origin in (list, tuple, frozenset):
         return f"a list of {_type_name(typing.get_args(hint)[0])}"
     if origin is dict:
         return f"a mapping of {_type_name(typing.get_args(hint)[1])}"
@@ -235,11 +236,11 @@ class _Builder:
                 return hint(value)
             except ValueError:
                 raise wrong() from None
-        if origin in (list, tuple):
+        if origin in (list, tuple, frozenset):
             if not isinstance(value, list):
                 raise wrong()
             items = [self.value(args[0], item, at + (i,)) for i, item in enumerate(value)]
-            return items if origin is list else tuple(items)
+            return items if origin is list else origin(items)
         if origin is dict:
             if not isinstance(value, dict):
                 raise wrong()

@@ -109,6 +109,16 @@ def steps_command() -> None:
         click.echo(f"{name:32} {step.doc}  [params: {params}]")
 
 
+def _register_quality_commands() -> None:
+    from glassworks.pipeline.quality.cli import quality_model_command, train_quality_command
+
+    corpus_group.add_command(train_quality_command)
+    corpus_group.add_command(quality_model_command)
+
+
+_register_quality_commands()
+
+
 @click.group("tokenizer", no_args_is_help=True)
 def tokenizer_group() -> None:
     """Train the SentencePiece BPE tokenizer on the deduplicated corpus and export it to HF.

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from glassworks.canonical import canonical_sha256
 from glassworks.config import load_config
 from glassworks.errors import ConfigError, GlassworksError
+from glassworks.pipeline.code.dedup import NearDedupConfig
 from glassworks.pipeline.executors import ExecutorConfig, make_executor
 from glassworks.pipeline.ingest import DocumentsConfig, run_documents, writer_counts
 from glassworks.pipeline.sources import SourcesConfig, run_sources
@@ -38,12 +39,18 @@ class StepSpec:
 
 @dataclass(frozen=True)
 class StageSpec:
-    """An ordered group of steps recorded as one stage."""
+    """A stage: an ordered group of steps, or datatrove's four MinHash passes, recorded as one."""
 
     name: str
-    steps: list[StepSpec]
+    steps: list[StepSpec] = field(default_factory=list)
     sources: tuple[str, ...] = ()  # the sources this stage applies to; empty means all
     tasks: int | None = None  # overrides executor.tasks (e.g. 1 for a global, order-dependent filter)
+    kind: Literal["steps", "minhash_near_dedup"] = "steps"
+    minhash: NearDedupConfig = field(default_factory=NearDedupConfig)  # used by kind minhash_near_dedup
+
+    def __post_init__(self):
+        if self.kind == "minhash_near_dedup" and self.steps:
+            raise ValueError(f"stage {self.name!r}: a minhash_near_dedup stage takes no steps")
 
 
 @dataclass(frozen=True)
@@ -90,19 +97,28 @@ def load_recipe(path: str | Path) -> RecipeConfig:
 
     for i, stage in enumerate(recipe.stages):  # fail on a bad step before any work starts
         for j, spec in enumerate(stage.steps):
-            build_step(spec.step, spec.params, origin=f"{path}: stages[{i}].steps[{j}] ({spec.step})")
+            build_step(spec.step, spec.params, f"{path}: stages[{i}].steps[{j}] ({spec.step})",
+                       {"run": Path("<run>"), "recipe": Path(path).parent})
     return recipe
 
 
 @dataclass
+class Pass:
+    """One datatrove pipeline run with its own task count and logging folder."""
+
+    name: str
+    pipeline: list
+    tasks: int
+    logs: Path
+
+
+@dataclass
 class StageJob:
-    """One source through one stage: the datatrove pipeline and where it keeps its logs."""
+    """One source through one stage: passes run in order, the last one writing the documents."""
 
     source: str
     input_dir: Path
-    pipeline: list
-    logs: Path
-    tasks: int
+    passes: list[Pass]
 
 
 @dataclass
@@ -153,19 +169,35 @@ def plan_stages(recipe: RecipeConfig, run_dir: Path, documents_id: str, origin: 
                   "labelled_here": sorted(s.name for s in applies if s.name not in labelled)}
         jobs = []
         for source in applies:
-            steps = [build_step(spec.step, spec.params, origin=f"{origin}: stages[{i}].steps[{j}] ({spec.step})")
-                     for j, spec in enumerate(stage.steps)]
-            if source.name not in labelled:
-                steps.insert(0, build_step("source_label", {"source": source.name}, origin=origin))
-            reader = JsonlDocumentReader(str(current[source.name]), glob_pattern="*.jsonl.gz")
-            pipeline = [reader, *steps, AccountingWriter(out, source.name)]
-            jobs.append(StageJob(source.name, current[source.name], pipeline, logs / source.name, tasks))
+            if source.name not in labelled and stage.kind != "steps":
+                raise ConfigError(f"{origin}: stage {stage.name!r} cannot be the first stage of source {source.name!r}")
+            if stage.kind == "minhash_near_dedup":
+                passes = _minhash_passes(stage, current[source.name], out, logs / source.name, source.name, tasks)
+            else:
+                anchors = {"run": run_dir, "recipe": Path(origin).parent}
+                steps = [build_step(spec.step, spec.params, f"{origin}: stages[{i}].steps[{j}] ({spec.step})", anchors)
+                         for j, spec in enumerate(stage.steps)]
+                if source.name not in labelled:
+                    steps.insert(0, build_step("source_label", {"source": source.name}, origin))
+                reader = JsonlDocumentReader(str(current[source.name]), glob_pattern="*.jsonl.gz")
+                passes = [Pass("main", [reader, *steps, AccountingWriter(out, source.name)], tasks, logs / source.name)]
+            jobs.append(StageJob(source.name, current[source.name], passes))
         for source in applies:
             labelled.add(source.name)
             current[source.name] = out / source.name
         upstream = canonical_sha256(config)
         plans.append(StagePlan(stage.name, config, out, logs, jobs))
     return plans
+
+
+def _minhash_passes(stage: StageSpec, src: Path, out: Path, logs: Path, source: str, tasks: int) -> list[Pass]:
+    """datatrove's MinHash stages (signatures, buckets, clusters, filter) for one source; the
+    intermediate files live beside the logs: scratch, not part of the record."""
+    from glassworks.pipeline.code.dedup import near_dedup_pipelines
+
+    pipelines = near_dedup_pipelines(src, logs / "minhash", out, name=source, config=stage.minhash)
+    task_counts = {"signatures": tasks, "buckets": stage.minhash.num_buckets, "clusters": 1, "filter": tasks}
+    return [Pass(name, pipeline, task_counts[name], logs / name) for name, pipeline in pipelines.items()]
 
 
 def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", progress=None) -> list[StageResult]:
@@ -182,10 +214,12 @@ def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", pr
             for job in plan.jobs:
                 if not job.input_dir.is_dir():
                     raise GlassworksError(f"{job.input_dir}: input of stage {plan.name!r} for source {job.source!r} is missing")
-                executor = make_executor(replace(recipe.executor, tasks=job.tasks), job.pipeline, job.logs,
-                                         job_name=f"{recipe.name}.{plan.name}.{job.source}")
-                run_quietly(executor, job.logs, f"{recipe.name}.{plan.name}")
-                counts = writer_counts(job.logs, job.tasks)
+                for step in job.passes:
+                    executor = make_executor(replace(recipe.executor, tasks=step.tasks), step.pipeline, step.logs,
+                                             job_name=f"{recipe.name}.{plan.name}.{job.source}.{step.name}")
+                    run_quietly(executor, step.logs, f"{recipe.name}.{plan.name}")
+                last = job.passes[-1]
+                counts = writer_counts(last.logs, last.tasks)
                 per_source[job.source] = counts
                 rec.input(job.input_dir)
                 rec.counts.add_in(counts.get("in", 0))

@@ -32,22 +32,22 @@ def slurm_jobs(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", su
     scripts, previous = [], {}
     for plan in plan_stages(recipe, run_dir, documents["id"], origin):
         plan.prepare()
-        for job in plan.jobs:
-            name = f"{recipe.name}.{plan.name}.{job.source}"
-            executor = make_executor(replace(recipe.executor, tasks=job.tasks), job.pipeline, job.logs, job_name=name)
+        for job, step in ((job, step) for job in plan.jobs for step in job.passes):
+            name = f"{recipe.name}.{plan.name}.{job.source}" + ("" if step.name == "main" else f".{step.name}")
+            executor = make_executor(replace(recipe.executor, tasks=step.tasks), step.pipeline, step.logs, job_name=name)
             if submit:
                 executor.depends = previous.get(job.source)
                 executor.run()  # datatrove pickles the executor, writes launch_script.slurm, calls sbatch
                 previous[job.source] = executor
-                scripts.append(job.logs / "launch_script.slurm")
+                scripts.append(step.logs / "launch_script.slurm")
                 continue
-            folder = get_datafolder(str(job.logs))
+            folder = get_datafolder(str(step.logs))
             with folder.open("executor.pik", "wb") as handle:
                 dill.dump(copy.copy(executor), handle)
             with folder.open("ranks_to_run.json", "w") as handle:  # what each array task reads
                 json.dump(executor.get_incomplete_ranks(), handle)
             script = executor.get_launch_file_contents(
-                executor.get_sbatch_args(max_array=job.tasks),
+                executor.get_sbatch_args(max_array=step.tasks),
                 f"srun -l -n 1 launch_pickled_pipeline {folder.resolve_paths('executor.pik')}",
             )
             path = run_dir / "slurm" / f"{name}.slurm"

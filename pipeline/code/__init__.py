@@ -1,1 +1,1 @@
-"""The Stack-style code stages: licences, languages, code filters, redaction, opt-outs."""
+"""The Stack-style code stages: licences, languages, code filters, redaction, opt-outs, dedup."""

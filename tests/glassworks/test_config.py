@@ -107,3 +107,15 @@ def test_canonical_dump_ignores_spelling_and_order():
     assert dump_config(a).startswith('{"name":"demo","optim":{"betas":[0.9,0.95],"lr":1.0,')
     assert config_hash(a) != config_hash(parse_config("name: demo\noptim: {lr: 2}\n", Run))
     assert parse_config(dump_yaml(a), Run) == a
+
+
+@dataclass(frozen=True)
+class Allow:
+    allowed: frozenset[str] = frozenset({"MIT"})
+
+
+def test_frozenset_fields_load_and_dump_sorted():
+    a = parse_config("allowed: [MIT, Apache-2.0, MIT]\n", Allow)
+    assert a.allowed == frozenset({"MIT", "Apache-2.0"})
+    assert dump_config(a) == '{"allowed":["Apache-2.0","MIT"]}'
+    assert config_hash(a) == config_hash(parse_config("allowed: [Apache-2.0, MIT]\n", Allow))

@@ -1,0 +1,179 @@
+"""Licence detection: the five embedded repositories, dual licences, headers, and bad licence files."""
+
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+
+from glassworks.pipeline.code.licenses import (
+    LicenseDetector,
+    detect_repo_license,
+    satisfied,
+    stated_expression,
+)
+from glassworks.pipeline.documents import mark_quarantined
+
+MIT = """MIT License
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction.
+"""
+APACHE = """
+                                 Apache License
+                           Version 2.0, January 2004
+                        http://www.apache.org/licenses/
+"""
+BSD = """Redistribution and use in source and binary forms, with or without
+modification, are permitted provided that the following conditions are met:
+1. Redistributions of source code must retain the above copyright notice.
+2. Redistributions in binary form must reproduce the above copyright notice.
+"""
+BSD3_CLAUSE = "3. Neither the name of the copyright holder nor the names of its contributors may be used.\n"
+GPL2_NOTICE = """# This program is free software; you can redistribute it and/or modify
+# it under the terms of the GNU General Public License as published by
+# the Free Software Foundation; either version 2 of the License, or
+# (at your option) any later version.
+"""
+
+
+def make_repo(root: Path, files: dict[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return root
+
+
+@pytest.mark.parametrize("repo, spdx, source, osi", [
+    ("cpython-textutils", "PSF-2.0", "license_file", False),  # the SPDX list does not flag PSF-2.0 OSI-approved
+    ("toml", "MIT", "license_file", True),
+    ("python-apt", "GPL-2.0-or-later", "license_file", True),
+    ("debianutils", "GPL-2.0-or-later", "license_file", True),
+    ("cpython-capi", None, "none", None),  # no licence file, and no header states a licence
+])
+def test_embedded_repositories(helpers, repo, spdx, source, osi):
+    found = detect_repo_license(helpers.code / repo).metadata()
+    assert (found["spdx"], found["source"], found["osi_approved"]) == (spdx, source, osi)
+    assert found["unresolved"] == []
+
+
+def test_gpl_version_comes_from_the_headers(helpers):
+    # COPYING is the bare GPL-2 text; "or later" is said by update-shells' SPDX line and
+    # by python-apt's notices (one of them an SPDX "GPL-2.0+", normalised).
+    assert detect_repo_license(helpers.code / "debianutils").files == ("COPYING", "update-shells")
+    apt = detect_repo_license(helpers.code / "python-apt")
+    assert apt.files[0] == "COPYING" and "aptsources/_deb822.py" in apt.files and "apt/cdrom.py" in apt.files
+
+
+def test_gpl_text_alone_is_only_and_a_conflicting_header_keeps_only(tmp_path, helpers):
+    gpl = (helpers.code / "debianutils" / "COPYING").read_text()
+    assert detect_repo_license(make_repo(tmp_path / "a", {"COPYING": gpl, "x.py": "print(1)\n"})).spdx == "GPL-2.0-only"
+    mixed = {"COPYING": gpl, "a.py": GPL2_NOTICE, "b.py": "# SPDX-License-Identifier: GPL-2.0-only\n"}
+    assert detect_repo_license(make_repo(tmp_path / "b", mixed)).spdx == "GPL-2.0-only"
+
+
+@pytest.mark.parametrize("files, spdx", [
+    ({"LICENSE-MIT": MIT, "LICENSE-APACHE": APACHE}, "Apache-2.0 OR MIT"),  # named-for-their-licence convention
+    ({"LICENSE": "Licensed under either of\n\n * Apache License, Version 2.0\n * MIT license\n\nat your option.\n"},
+     "Apache-2.0 OR MIT"),
+    ({"LICENSE": "SPDX-License-Identifier: MIT OR Apache-2.0\n"}, "MIT OR Apache-2.0"),
+    ({"LICENSE": MIT, "COPYING": APACHE}, "Apache-2.0 AND MIT"),  # two licences, no choice offered: both apply
+    ({"LICENSE": MIT, "LICENSE.txt": MIT}, "MIT"),
+])
+def test_dual_and_combined_licence_files(tmp_path, files, spdx):
+    assert detect_repo_license(make_repo(tmp_path, files)).spdx == spdx
+
+
+@pytest.mark.parametrize("text, spdx", [
+    (BSD, "BSD-2-Clause"),
+    (BSD + BSD3_CLAUSE, "BSD-3-Clause"),
+    (BSD + "3. All advertising materials mentioning features must display...\n" + BSD3_CLAUSE, "BSD-4-Clause"),
+    ("ISC License\n\nPermission to use, copy, modify, and/or distribute this software for any purpose with or "
+     "without fee is hereby granted, provided that the above copyright notice appear in all copies.", "ISC"),
+    ("Permission to use, copy, modify, and/or distribute this software for any purpose with or without fee is "
+     "hereby granted.\n\nTHE SOFTWARE IS PROVIDED \"AS IS\"", "0BSD"),
+    ("This is free and unencumbered software released into the public domain.", "Unlicense"),
+    (" * Licensed under the Apache License, Version 2.0 (the \"License\");", "Apache-2.0"),
+    (GPL2_NOTICE, "GPL-2.0-or-later"),
+    ("// under the terms of the GNU Lesser General Public License as published by the Free Software Foundation;"
+     "\n// either version 2.1 of the License, or (at your option) any later version.", "LGPL-2.1-or-later"),
+    ("# GNU Affero General Public License as published by the Free Software Foundation, version 3.", "AGPL-3.0-only"),
+    ("/* SPDX-License-Identifier: GPL-2.0+ WITH Linux-syscall-note */", "GPL-2.0-or-later WITH Linux-syscall-note"),
+    ('__license__ = "SPDX-License-Identifier: MIT"', "MIT"),
+    ("# SPDX-License-Identifier: NOASSERTION", None),  # SPDX for "not saying"
+    ("# Copyright (C) 2002, 2003 Python Software Foundation.", None),  # a copyright line is no licence
+    ("The GPL is mentioned here, and so is freedom.", None),
+])
+def test_text_rules(text, spdx):
+    problems = []
+    assert stated_expression(text, "f", problems) == spdx
+    assert problems == []
+
+
+def test_repository_without_licence_file_takes_its_headers(tmp_path):
+    repo = make_repo(tmp_path, {"a.py": "# SPDX-License-Identifier: MIT\n", "b/c.py": "# Under the MIT license.",
+                                "d.c": "/* " + BSD + BSD3_CLAUSE + " */", "e.py": "x = 1\n", "f.bin": b"\0\1\2"})
+    found = detect_repo_license(repo)
+    assert (found.spdx, found.source, found.files) == ("BSD-3-Clause AND MIT", "header", ("a.py", "b/c.py", "d.c"))
+
+
+def test_binary_empty_and_unrecognised_licence_files_are_reported_not_fatal(tmp_path):
+    repo = make_repo(tmp_path / "a", {"LICENSE": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "COPYING": b"",
+                                      "NOTICE": "Thanks to everyone.\n", "x.py": "# SPDX-License-Identifier: ISC\n"})
+    found = detect_repo_license(repo)
+    assert (found.spdx, found.source) == ("ISC", "header")  # no licence file could decide; the headers do
+    assert found.unresolved == ("COPYING: no licence text recognised", "LICENSE: binary (NUL byte)",
+                                "NOTICE: no licence text recognised")
+    alone = detect_repo_license(make_repo(tmp_path / "b", {"LICENSE": b"\0\0", "x.py": "print(1)\n"}))
+    assert (alone.spdx, alone.source, alone.unresolved) == (None, "none", ("LICENSE: binary (NUL byte)",))
+
+
+def test_latin1_licence_file_is_still_read(tmp_path):
+    repo = make_repo(tmp_path, {"LICENSE": ("Copyright \xa9 2001 J\xfcrgen\n\n" + MIT).encode("latin-1")})
+    assert detect_repo_license(repo).spdx == "MIT"
+
+
+def test_bad_spdx_lines_are_reported_with_file_and_line(tmp_path):
+    repo = make_repo(tmp_path, {"src/a.py": "#!/usr/bin/env python\n# SPDX-License-Identifier: MIT OR\n",
+                                "src/b.py": "# SPDX-License-Identifier: Apache-2.0\n"})
+    found = detect_repo_license(repo)
+    assert found.spdx == "Apache-2.0"
+    assert len(found.unresolved) == 1 and found.unresolved[0].startswith("src/a.py:2: bad SPDX expression 'MIT OR'")
+
+
+@pytest.mark.parametrize("expression, accepted, result", [
+    ("MIT", {"MIT"}, True),
+    ("MIT OR GPL-3.0-only", {"MIT"}, True),
+    ("MIT AND GPL-3.0-only", {"MIT"}, False),
+    ("(MIT OR GPL-3.0-only) AND Apache-2.0", {"MIT", "Apache-2.0"}, True),
+    ("Apache-2.0 WITH LLVM-exception", {"Apache-2.0"}, True),
+    ("GPL-2.0-or-later WITH Classpath-exception-2.0", {"MIT"}, False),
+    ("LicenseRef-Proprietary", {"MIT"}, False),
+])
+def test_satisfied(expression, accepted, result):
+    assert satisfied(expression, frozenset(accepted)) is result
+
+
+def test_detector_annotates_every_document_once_per_repository(corpus, helpers):
+    detector = LicenseDetector(helpers.code)
+    docs = helpers.run([detector], corpus)
+    assert len(docs) == len(corpus)
+    by_repo = {d.metadata["repo"]: d.metadata["license"]["spdx"] for d in docs}
+    assert by_repo == {"cpython-capi": None, "cpython-textutils": "PSF-2.0", "debianutils": "GPL-2.0-or-later",
+                       "python-apt": "GPL-2.0-or-later", "toml": "MIT"}
+    assert all(set(d.metadata["license"]) == {"spdx", "source", "files", "osi_approved", "unresolved"} for d in docs)
+    assert detector.stats["repositories/license_file"].total == 4 and detector.stats["repositories/none"].total == 1
+    first, second = [d for d in docs if d.metadata["repo"] == "toml"][:2]
+    first.metadata["license"]["files"].append("mutated")
+    assert second.metadata["license"]["files"] == ["LICENSE"]  # documents do not share mutable metadata
+
+
+def test_detector_passes_settled_documents_and_refuses_bad_ones(helpers, tmp_path):
+    settled = mark_quarantined(helpers.make("", "nowhere/x.py"), "binary_or_not_utf8")
+    assert helpers.run([LicenseDetector(helpers.code)], [settled]) == [settled]
+    assert "license" not in settled.metadata
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        helpers.run([LicenseDetector(tmp_path)], [helpers.make("x", "nowhere/x.py")])
+    with pytest.raises(ValueError, match="no 'repo'"):
+        helpers.run([LicenseDetector(tmp_path)], [Document(text="x", id="x", metadata={})])
