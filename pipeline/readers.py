@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import zlib
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.readers.base import BaseDiskReader
 
+from glassworks.pipeline.code.languages import detect_language
 from glassworks.pipeline.documents import mark_dropped, mark_quarantined
 
 ARCHIVE_ERRORS = (EOFError, OSError, zlib.error)
@@ -151,32 +153,12 @@ class JsonlDocumentReader(BaseDiskReader):
         return Document(text=text, id=doc_id, metadata={**extra, **metadata, **where})
 
 
-LANGUAGES = {
-    ".py": "Python", ".pyi": "Python", ".c": "C", ".h": "C", ".cc": "C++", ".cpp": "C++", ".hpp": "C++",
-    ".sh": "Shell", ".bash": "Shell", ".js": "JavaScript", ".ts": "TypeScript", ".rs": "Rust", ".go": "Go",
-    ".java": "Java", ".rb": "Ruby", ".pl": "Perl", ".md": "Markdown", ".rst": "reStructuredText",
-    ".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".txt": "Text",
-}
-LICENSE_NAMES = ("license", "licence", "copying", "unlicense", "notice")
-
-
-def detect_language(path: Path, head: bytes) -> str | None:
-    if path.suffix.lower() in LANGUAGES:
-        return LANGUAGES[path.suffix.lower()]
-    first = head.split(b"\n", 1)[0]
-    if first.startswith(b"#!"):
-        if b"python" in first:
-            return "Python"
-        if any(shell in first for shell in (b"/sh", b"bash", b"dash", b"zsh")):
-            return "Shell"
-        if b"perl" in first:
-            return "Perl"
-    return None
+LICENSE_FILE = re.compile(r"^(licen[cs]e|copying|copyright|unlicen[cs]e|notice)([-._].*)?$", re.IGNORECASE)
 
 
 def licence_files(repo: Path) -> list[str]:
     """Names of the licence files at a repository's top level (LICENSE, COPYING, ...)."""
-    return sorted(p.name for p in repo.iterdir() if p.is_file() and p.name.lower().split(".")[0].split("-")[0] in LICENSE_NAMES)
+    return sorted(p.name for p in repo.iterdir() if p.is_file() and LICENSE_FILE.match(p.name))
 
 
 class CodeTreeReader(PipelineStep):
@@ -210,7 +192,8 @@ class CodeTreeReader(PipelineStep):
     def _document(self, repo: Path, file: Path, licences: list[str]) -> Document:
         rel = file.relative_to(repo).as_posix()
         raw = file.read_bytes()
-        metadata = {"repo": repo.name, "path": rel, "language": detect_language(file, raw[:200]),
+        head = raw[:200].decode("utf-8", errors="replace")
+        metadata = {"repo": repo.name, "path": rel, "language": detect_language(rel, head),
                     "license_files": licences, "bytes": len(raw)}
         doc_id = f"{repo.name}/{rel}"
         try:
