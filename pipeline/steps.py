@@ -9,9 +9,9 @@ Step names are versioned by meaning: when a step's behaviour changes, it gets a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from glassworks.config import from_dict
 from glassworks.errors import ConfigError
@@ -20,6 +20,7 @@ from glassworks.pipeline.code.allowlist import AllowlistConfig
 from glassworks.pipeline.code.filters import CodeFilterConfig
 from glassworks.pipeline.code.languages import LanguageFilterConfig
 from glassworks.pipeline.extract import ExtractConfig
+from glassworks.pipeline.filters.refinedweb import RefinedWebConfig
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,35 @@ def _quality(p: QualityThresholdParams):
     from glassworks.pipeline.quality.filter import FastTextQualityFilter
 
     return FastTextQualityFilter(p.model_path or shipped_quality_model(), threshold=p.threshold)
+
+
+@register("refinedweb_lines", RefinedWebConfig)
+def _refinedweb(p: RefinedWebConfig):
+    """DCLM's RefinedWeb line modifiers; drops a page that lost more than 5% of its words."""
+    from glassworks.pipeline.filters.refinedweb import RefinedWebLines
+
+    return RefinedWebLines(p)
+
+
+@dataclass(frozen=True)
+class HeuristicParams:
+    words: Literal["fast", "spacy"] = "fast"  # English word splitter: glassworks' (same decisions) or spaCy's
+    overrides: dict[str, Any] = field(default_factory=dict)  # thresholds passed to the datatrove filter
+
+
+def _heuristic(factory_name: str):
+    def build(p: HeuristicParams):
+        from glassworks.pipeline.filters import heuristics
+
+        words = heuristics.FAST_ENGLISH if p.words == "fast" else heuristics.SPACY_ENGLISH
+        return marking(getattr(heuristics, factory_name)(words, **p.overrides), factory_name)
+
+    build.__doc__ = f"datatrove's {factory_name.replace('_', ' ')} filter with its published thresholds."
+    return build
+
+
+for _factory in ("gopher_quality", "gopher_repetition", "c4_quality", "fineweb_quality"):
+    register(_factory, HeuristicParams)(_heuristic(_factory))
 
 
 # --- steps of the code recipe (The Stack) ------------------------------------------------

@@ -25,8 +25,11 @@ def copy(run: Path, tmp_path: Path) -> Path:
 
 def test_demo_records_both_stages_and_verifies(demo_run, capsys):
     manifests = sorted(p.name.rsplit("-", 1)[0] for p in (demo_run / "manifests").glob("*.json"))
-    assert manifests == ["documents", "slimpajama.extract", "slimpajama.language", "slimpajama.normalize", "sources"]
-    assert (demo_run / "reports" / "slimpajama-stages.png").stat().st_size > 10_000
+    assert manifests == ["dclm.bff", "dclm.extract", "dclm.heuristics", "dclm.language", "dclm.quality", "documents",
+                         "slimpajama.extract", "slimpajama.language", "slimpajama.normalize", "sources",
+                         "stack.exact_dedup", "stack.filters", "stack.licenses", "stack.near_dedup", "stack.redact"]
+    for recipe in ("slimpajama", "dclm", "stack"):
+        assert (demo_run / "reports" / f"{recipe}-stages.png").stat().st_size > 10_000
     docs = json.loads(next((demo_run / "manifests").glob("documents-*.json")).read_text())
     sources = json.loads(next((demo_run / "manifests").glob("sources-*.json")).read_text())
     assert docs["upstream"] == [sources["id"]]
@@ -41,9 +44,10 @@ def test_demo_is_deterministic(demo_run, tmp_path):
     assert main(["demo", "--workdir", str(again)]) == 0
     names = sorted(p.name for p in (demo_run / "manifests").iterdir())
     assert names == sorted(p.name for p in (again / "manifests").iterdir())
-    for shape in ("web", "text", "code"):
-        assert (demo_run / "documents" / shape / "00000.jsonl.gz").read_bytes() == (
-            again / "documents" / shape / "00000.jsonl.gz").read_bytes()
+    first, second = demo_run / "corpus", again / "corpus"
+    files = sorted(p.relative_to(first) for p in first.rglob("*.jsonl.gz"))
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*.jsonl.gz"))
+    assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
 
 
 @pytest.mark.parametrize("victim", ["raw/web/cpython-docs.warc.gz", "raw/code/toml/LICENSE", "documents/text/00000.jsonl.gz",
