@@ -76,6 +76,11 @@ class FastEnglishTokenizer(WordTokenizer):
         self._cache: dict[str, tuple[str, ...]] = {}
         self._marks: dict[str, tuple] = {}
 
+    def forget(self) -> None:
+        """Empty the memo, so a benchmark run starts cold."""
+        self._cache.clear()
+        self._marks.clear()
+
     def __reduce__(self):  # executors pickle steps: each worker rebuilds the rules, not the memo
         return (type(self), ())
 
