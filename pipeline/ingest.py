@@ -1,6 +1,7 @@
 """The `documents` stage: read the snapshotted raw inputs into JSONL documents, one shape at a time.
 
-It reads ``RUN/raw/{web,text,code}`` with the accounted readers and writes
+It reads ``RUN/raw/{web,text,code}`` with the accounted readers (WARC; JSONL, Parquet and
+Hugging Face datasets saved on disk; code trees) and writes
 ``RUN/documents/<shape>/*.jsonl.gz`` (kept), ``RUN/documents/dropped/<shape>/`` and
 ``RUN/documents/quarantine/<shape>/`` through datatrove's local executor, so the same
 stage runs with more tasks or on Slurm by swapping the executor. Its counts come from
@@ -37,14 +38,28 @@ class DocumentsConfig:
             raise ValueError("tasks and workers must be at least 1")
 
 
-def _readers(raw: Path) -> dict:
+def _readers(raw: Path) -> dict[str, list]:
+    """The readers of each shape; chained readers each add their own files' documents."""
     from glassworks.pipeline.readers import CodeTreeReader, JsonlDocumentReader, WarcHtmlReader
+    from glassworks.pipeline.tabular import HfDiskDatasetReader, ParquetDocumentReader
 
+    text = str(raw / "text")
     return {
-        "web": WarcHtmlReader(str(raw / "web"), glob_pattern="**/*.warc*"),
-        "text": JsonlDocumentReader(str(raw / "text"), glob_pattern="**/*.jsonl*"),
-        "code": CodeTreeReader(raw / "code"),
+        "web": [WarcHtmlReader(str(raw / "web"), glob_pattern="**/*.warc*")],
+        "text": [JsonlDocumentReader(text, glob_pattern="**/*.jsonl*"),
+                 ParquetDocumentReader(text, glob_pattern="**/*.parquet"),
+                 HfDiskDatasetReader(raw / "text")],
+        "code": [CodeTreeReader(raw / "code")],
     }
+
+
+def _has_input(reader) -> bool:
+    """datatrove's disk readers refuse an empty folder; a shape without files is simply empty."""
+    from datatrove.pipeline.readers.base import BaseDiskReader
+
+    if isinstance(reader, BaseDiskReader):
+        return bool(reader.data_folder.list_files(glob_pattern=reader.glob_pattern, recursive=True))
+    return True
 
 
 def writer_counts(logs: Path, tasks: int) -> dict:
@@ -93,12 +108,16 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
     shutil.rmtree(out, ignore_errors=True)
     per_shape = {}
     with record_stage(run_dir, STAGE, VERSION, config, unit="documents") as rec:
-        for shape, reader in _readers(raw).items():
+        for shape, readers in _readers(raw).items():
+            readers = [r for r in readers if _has_input(r)]
+            (out / shape).mkdir(parents=True, exist_ok=True)  # an empty shape is an empty input, not a missing one
+            if not readers:
+                continue
             rec.input(raw / shape)
             logs = run_dir / "logs" / STAGE / shape
             shutil.rmtree(logs, ignore_errors=True)
             executor = LocalPipelineExecutor(
-                pipeline=[reader, AccountingWriter(out, shape)],
+                pipeline=[*readers, AccountingWriter(out, shape)],
                 tasks=config.tasks, workers=config.workers, logging_dir=str(logs), skip_completed=False,
             )
             run_quietly(executor, logs)

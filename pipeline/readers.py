@@ -138,19 +138,35 @@ class JsonlDocumentReader(BaseDiskReader):
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             return bad("malformed_json", f"column {exc.colno}: {exc.msg}")
-        if not isinstance(value, dict):
-            return bad("not_an_object", f"a JSON {type(value).__name__}, not an object")
-        text, doc_id = value.get("text"), value.get("id")
-        if not isinstance(text, str) or not isinstance(doc_id, str) or not doc_id:
-            return bad("missing_id_or_text", "needs a string 'id' and a string 'text'")
-        if "\\u" in line:  # JSON escapes can spell lone surrogates, which no UTF-8 output can hold
-            try:
-                json.dumps(value, ensure_ascii=False).encode("utf-8")
-            except UnicodeEncodeError as exc:
-                return bad("lone_surrogate", f"character {exc.start}: {exc.reason}")
-        metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
-        extra = {k: v for k, v in value.items() if k not in ("id", "text", "metadata")}
-        return Document(text=text, id=doc_id, metadata={**extra, **metadata, **where})
+        return document_from_record(value, f"{filepath}:{number}", where, raw, check_surrogates="\\u" in line)
+
+
+def document_from_record(value, fallback_id: str, where: dict, raw: bytes | None = None,
+                         check_surrogates: bool = True) -> Document:
+    """A Document from one JSON object or table row with a string ``id`` and ``text``;
+    anything else is quarantined with ``where`` (file, line or row) and the raw bytes."""
+
+    def bad(reason: str, error: str) -> Document:
+        meta = {**where, "error": error}
+        if raw is not None:
+            meta["raw_base64"] = base64.b64encode(raw).decode("ascii")
+        else:
+            meta["raw_json"] = json.dumps(value, default=repr, ensure_ascii=True)
+        return mark_quarantined(Document(text="", id=fallback_id, metadata=meta), reason)
+
+    if not isinstance(value, dict):
+        return bad("not_an_object", f"a JSON {type(value).__name__}, not an object")
+    text, doc_id = value.get("text"), value.get("id")
+    if not isinstance(text, str) or not isinstance(doc_id, str) or not doc_id:
+        return bad("missing_id_or_text", "needs a string 'id' and a string 'text'")
+    if check_surrogates:  # JSON escapes can spell lone surrogates, which no UTF-8 output can hold
+        try:
+            json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return bad("lone_surrogate", f"character {exc.start}: {exc.reason}")
+    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    extra = {k: v for k, v in value.items() if k not in ("id", "text", "metadata")}
+    return Document(text=text, id=doc_id, metadata={**extra, **metadata, **where})
 
 
 LICENSE_FILE = re.compile(r"^(licen[cs]e|copying|copyright|unlicen[cs]e|notice)([-._].*)?$", re.IGNORECASE)

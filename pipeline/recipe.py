@@ -214,12 +214,16 @@ def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", pr
             for job in plan.jobs:
                 if not job.input_dir.is_dir():
                     raise GlassworksError(f"{job.input_dir}: input of stage {plan.name!r} for source {job.source!r} is missing")
-                for step in job.passes:
-                    executor = make_executor(replace(recipe.executor, tasks=step.tasks), step.pipeline, step.logs,
-                                             job_name=f"{recipe.name}.{plan.name}.{job.source}.{step.name}")
-                    run_quietly(executor, step.logs, f"{recipe.name}.{plan.name}")
-                last = job.passes[-1]
-                counts = writer_counts(last.logs, last.tasks)
+                (plan.out / job.source).mkdir(parents=True, exist_ok=True)  # the next stage's input, even if empty
+                if not any(job.input_dir.glob("*.jsonl.gz")):  # nothing came this far
+                    counts = {}
+                else:
+                    for step in job.passes:
+                        executor = make_executor(replace(recipe.executor, tasks=step.tasks), step.pipeline, step.logs,
+                                                 job_name=f"{recipe.name}.{plan.name}.{job.source}.{step.name}")
+                        run_quietly(executor, step.logs, f"{recipe.name}.{plan.name}")
+                    last = job.passes[-1]
+                    counts = writer_counts(last.logs, last.tasks)
                 per_source[job.source] = counts
                 rec.input(job.input_dir)
                 rec.counts.add_in(counts.get("in", 0))

@@ -129,3 +129,13 @@ def test_recipe_errors_name_the_file_and_step(tmp_path):
     bad_shape = recipe(tmp_path, "name: r\nsources: [{name: web, shape: pdf}]\nstages: []\n")
     with pytest.raises(ConfigError, match=r"recipe\.yaml:2: key 'sources\[0\]\.shape': expected one of 'web', 'text', 'code'"):
         check_recipe_file(bad_shape)
+
+
+def test_a_stage_that_drops_everything_leaves_an_empty_input_not_an_error(tmp_path):
+    strict = recipe(tmp_path, "name: strict\nsources: [{name: text, shape: text}]\nstages:\n"
+                              "  - name: huge\n    steps: [{step: short_document_filter, params: {min_chars: 100000000}}]\n"
+                              "  - name: after\n    steps: [{step: unicode_normalize}]\n")
+    results = run_recipe(with_data(check_recipe_file(strict)), tmp_path / "run", origin=str(strict))
+    assert results[0].counts["text"].get("kept", 0) == 0 and results[0].counts["text"]["in"] == 197
+    assert results[1].counts["text"] == {}
+    assert verify_run(tmp_path / "run").ok
