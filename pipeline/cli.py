@@ -88,10 +88,20 @@ def run_command(recipe: Path, workdir: Path, data_dir: Path | None, executor: st
     if render_only:
         raise click.UsageError("--render-only applies to --executor slurm")
 
-    def progress(stage: str, source: str, counts: dict) -> None:
-        click.echo(f"  {config.name}.{stage} [{source}]: {counts.get('kept', 0)} kept of {counts.get('in', 0)}", err=True)
+    from tqdm import tqdm
 
-    results = run_recipe(config, workdir, origin=str(recipe), progress=progress)
+    jobs = sum(sum(1 for s in config.sources if not stage.sources or s.name in stage.sources) for stage in config.stages)
+    bar = tqdm(total=jobs, desc=config.name, unit="stage", disable=None)  # a bar on a terminal, lines in a log
+
+    def progress(stage: str, source: str, counts: dict) -> None:
+        line = f"{config.name}.{stage} [{source}]: {counts.get('kept', 0)} kept of {counts.get('in', 0)}"
+        bar.set_postfix_str(line, refresh=False)
+        bar.update(1)
+        if bar.disable:
+            click.echo(f"  {line}", err=True)
+
+    with bar:
+        results = run_recipe(config, workdir, origin=str(recipe), progress=progress)
     click.echo(summary_table(config.name, results))
     chart = summary_chart(config.name, results, workdir / "reports" / f"{config.name}-stages.png")
     click.echo(f"chart: {chart}")

@@ -288,3 +288,31 @@ def _exact(p: NoParams):
     from glassworks.pipeline.code.dedup import ExactDedup
 
     return ExactDedup()
+
+
+@dataclass(frozen=True)
+class QualityScoresParams:
+    scores_dir: str  # inside the stage's log folder, e.g. "{run}/logs/dclm/score/scores": reset with the stage
+    model_path: Path | None = None  # default: the demo classifier shipped in pipeline/quality/assets
+
+
+@register("fasttext_quality_scores", QualityScoresParams)
+def _quality_scores(p: QualityScoresParams):
+    """Pass 1 of a top-fraction cut: score every document, drop nothing."""
+    from glassworks.pipeline.quality.filter import FastTextQualityFilter
+
+    return FastTextQualityFilter(p.model_path or shipped_quality_model(), scores_dir=p.scores_dir)
+
+
+@dataclass(frozen=True)
+class TopFractionParams:
+    scores_dir: str  # the scores pass 1 wrote
+    fraction: float  # share of documents to keep, best scores first (DCLM: 0.1)
+
+
+@register("quality_top_fraction", TopFractionParams)
+def _top_fraction(p: TopFractionParams):
+    """Pass 2: keep the best-scoring fraction over all tasks (ties broken by id)."""
+    from glassworks.pipeline.quality.filter import TopFraction
+
+    return TopFraction(p.scores_dir, p.fraction)

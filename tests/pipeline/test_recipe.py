@@ -139,3 +139,17 @@ def test_a_stage_that_drops_everything_leaves_an_empty_input_not_an_error(tmp_pa
     assert results[0].counts["text"].get("kept", 0) == 0 and results[0].counts["text"]["in"] == 197
     assert results[1].counts["text"] == {}
     assert verify_run(tmp_path / "run").ok
+
+
+def test_top_fraction_quality_cut_across_tasks(tmp_path):
+    two_pass = recipe(tmp_path, "name: q\nsources: [{name: text, shape: text}]\nstages:\n"
+                                "  - name: score\n    steps: [{step: fasttext_quality_scores,"
+                                " params: {scores_dir: '{run}/logs/q/score/scores'}}]\n"
+                                "  - name: select\n    steps: [{step: quality_top_fraction,"
+                                " params: {scores_dir: '{run}/logs/q/score/scores', fraction: 0.25}}]\n")
+    config = check_recipe_file(two_pass)
+    results = run_recipe(with_data(config, tasks=2), tmp_path / "run", origin=str(two_pass))
+    select = results[1].counts["text"]
+    assert select["in"] == 197 and select["kept"] == 50  # ceil(0.25 * 197)
+    assert select["dropped/quality_not_in_top_fraction"] == 147
+    assert verify_run(tmp_path / "run").ok
