@@ -94,6 +94,17 @@ class MarkingFilter(PipelineStep):
             yield doc
 
 
+def add_writer_counts(counts, writer: dict) -> None:
+    """Add an AccountingWriter's counters (``in``, ``kept``, ``dropped/<reason>``,
+    ``quarantined``, summed over tasks) to a stage recorder's ``Counts``."""
+    counts.add_in(writer.get("in", 0))
+    counts.keep(writer.get("kept", 0))
+    counts.quarantine(writer.get("quarantined", 0))
+    for key, value in writer.items():
+        if key.startswith("dropped/"):
+            counts.drop(key.removeprefix("dropped/"), value)
+
+
 class _GzipJsonl:
     """Lazily opened, deterministic gzip JSONL file (no file appears when nothing is written)."""
 

@@ -98,7 +98,7 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
     """Run the stage; returns its manifest and per-shape counts."""
     from datatrove.executor import LocalPipelineExecutor
 
-    from glassworks.pipeline.documents import AccountingWriter
+    from glassworks.pipeline.documents import AccountingWriter, add_writer_counts
 
     raw = run_dir / config.raw_dir
     out = run_dir / "documents"
@@ -123,11 +123,6 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
             run_quietly(executor, logs)
             counts = writer_counts(logs, config.tasks)
             per_shape[shape] = counts
-            rec.counts.add_in(counts.get("in", 0))
-            rec.counts.keep(counts.get("kept", 0))
-            rec.counts.quarantine(counts.get("quarantined", 0))
-            for key, value in counts.items():
-                if key.startswith("dropped/"):
-                    rec.counts.drop(key.removeprefix("dropped/"), value)
+            add_writer_counts(rec.counts, counts)
         rec.output(out)
     return rec.manifest, per_shape

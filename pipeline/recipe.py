@@ -202,6 +202,7 @@ def _minhash_passes(stage: StageSpec, src: Path, out: Path, logs: Path, source: 
 
 def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", progress=None) -> list[StageResult]:
     """Run every stage of ``recipe`` into ``run_dir``; returns per-stage results."""
+    from glassworks.pipeline.documents import add_writer_counts
     from glassworks.pipeline.ingest import run_quietly
 
     run_sources(recipe.raw, run_dir)
@@ -226,12 +227,7 @@ def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", pr
                     counts = writer_counts(last.logs, last.tasks)
                 per_source[job.source] = counts
                 rec.input(job.input_dir)
-                rec.counts.add_in(counts.get("in", 0))
-                rec.counts.keep(counts.get("kept", 0))
-                rec.counts.quarantine(counts.get("quarantined", 0))
-                for key, value in counts.items():
-                    if key.startswith("dropped/"):
-                        rec.counts.drop(key.removeprefix("dropped/"), value)
+                add_writer_counts(rec.counts, counts)
                 if progress is not None:
                     progress(plan.name, job.source, counts)
             rec.output(plan.out)
