@@ -28,6 +28,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.typeshelper import Languages
 from datatrove.utils.word_tokenizers import WordTokenizer
 
+from glassworks.pipeline.filters.repetition import FastGopherRepetitionFilter
 from glassworks.pipeline.filters.words import FAST_ENGLISH
 
 
@@ -42,8 +43,13 @@ def gopher_quality(words: WordTokenizer | str = FAST_ENGLISH, **overrides) -> Go
 
 
 def gopher_repetition(words: WordTokenizer | str = FAST_ENGLISH, **overrides) -> GopherRepetitionFilter:
-    """Duplicate lines and paragraphs, top 2-4-gram and duplicate 5-10-gram character shares."""
-    return GopherRepetitionFilter(language=words, **overrides)
+    """Duplicate lines and paragraphs, top 2-4-gram and duplicate 5-10-gram character shares.
+
+    With the fast splitter the n-gram checks are the sliced ones of ``repetition`` (same
+    decisions); with ``SPACY_ENGLISH`` it is datatrove's filter unchanged, the stock reference."""
+    if words is SPACY_ENGLISH:
+        return GopherRepetitionFilter(language=words, **overrides)
+    return FastGopherRepetitionFilter(language=words, **overrides)
 
 
 def c4_quality(words: WordTokenizer | str = FAST_ENGLISH, **overrides) -> C4QualityFilter:
