@@ -3,10 +3,10 @@
 It reads ``RUN/raw/{web,text,code}`` with the accounted readers (WARC; JSONL, Parquet and
 Hugging Face datasets saved on disk; code trees) and writes
 ``RUN/documents/<shape>/*.jsonl.gz`` (kept), ``RUN/documents/dropped/<shape>/`` and
-``RUN/documents/quarantine/<shape>/`` through datatrove's local executor, so the same
-stage runs with more tasks or on Slurm by swapping the executor. Its counts come from
-the executor's merged stats (datatrove's own record of the run), and the recorder links
-the stage to the ``sources`` manifest that produced the raw files.
+``RUN/documents/quarantine/<shape>/`` through datatrove's local executor (files, or
+repositories, spread over ``tasks``). Its counts come from the tasks' stats (datatrove's own
+record of the run), and the recorder links the stage to the ``sources`` manifest that
+produced the raw files. It always runs here: it is quick, and every recipe starts from it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glassworks.errors import GlassworksError
-from glassworks.provenance.recorder import record_stage
+from glassworks.provenance.recorder import record_stage, refuse_to_clobber
 
 STAGE, VERSION = "documents", "1"
 SHAPES = ("web", "text", "code")
@@ -36,6 +36,10 @@ class DocumentsConfig:
     def __post_init__(self):
         if self.tasks < 1 or self.workers < 1:
             raise ValueError("tasks and workers must be at least 1")
+
+    def recorded(self) -> dict:
+        """What shapes the output bytes, for the manifest: not ``workers``, which does not."""
+        return {"raw_dir": self.raw_dir, "tasks": self.tasks}
 
 
 def _readers(raw: Path) -> dict[str, list]:
@@ -105,9 +109,10 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
     for shape in SHAPES:
         if not (raw / shape).is_dir():
             raise GlassworksError(f"{raw / shape}: raw input folder missing (run the sources stage first)")
+    refuse_to_clobber(run_dir, STAGE, config.recorded())
     shutil.rmtree(out, ignore_errors=True)
     per_shape = {}
-    with record_stage(run_dir, STAGE, VERSION, config, unit="documents") as rec:
+    with record_stage(run_dir, STAGE, VERSION, config.recorded(), unit="documents") as rec:
         for shape, readers in _readers(raw).items():
             readers = [r for r in readers if _has_input(r)]
             (out / shape).mkdir(parents=True, exist_ok=True)  # an empty shape is an empty input, not a missing one

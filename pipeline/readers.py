@@ -22,6 +22,7 @@ from datatrove.pipeline.readers.base import BaseDiskReader
 
 from glassworks.pipeline.code.languages import detect_language
 from glassworks.pipeline.documents import mark_dropped, mark_quarantined
+from glassworks.provenance.hashing import sha256_file
 
 ARCHIVE_ERRORS = (EOFError, OSError, zlib.error)
 
@@ -102,10 +103,16 @@ class JsonlDocumentReader(BaseDiskReader):
 
     A line that is not UTF-8, not JSON, not an object, or lacks a string id or text, is
     quarantined with its file and line number and its raw bytes (base64); a truncated gzip
-    quarantines the rest of its file as one record.
+    quarantines the rest of its file as one record. ``trust_marks`` is for reading
+    glassworks' own stage outputs, whose drop and quarantine marks are real; raw input that
+    carries them is quarantined instead.
     """
 
     name = "📄 JSONL (accounted)"
+
+    def __init__(self, *args, trust_marks: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.trust_marks = trust_marks
 
     def read_file(self, filepath: str) -> DocumentsPipeline:
         number = 0
@@ -138,11 +145,12 @@ class JsonlDocumentReader(BaseDiskReader):
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             return bad("malformed_json", f"column {exc.colno}: {exc.msg}")
-        return document_from_record(value, f"{filepath}:{number}", where, raw, check_surrogates="\\u" in line)
+        return document_from_record(value, f"{filepath}:{number}", where, raw, check_surrogates="\\u" in line,
+                                    trust_marks=self.trust_marks)
 
 
 def document_from_record(value, fallback_id: str, where: dict, raw: bytes | None = None,
-                         check_surrogates: bool = True) -> Document:
+                         check_surrogates: bool = True, trust_marks: bool = False) -> Document:
     """A Document from one JSON object or table row with a string ``id`` and ``text``;
     anything else is quarantined with ``where`` (file, line or row) and the raw bytes."""
 
@@ -166,9 +174,14 @@ def document_from_record(value, fallback_id: str, where: dict, raw: bytes | None
             return bad("lone_surrogate", f"character {exc.start}: {exc.reason}")
     metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
     extra = {k: v for k, v in value.items() if k not in ("id", "text", "metadata")}
+    forged = [] if trust_marks else [key for key in RESERVED_KEYS if key in metadata or key in extra]
+    if forged:  # raw input must not choose its own door out of the pipeline
+        return bad("reserved_metadata_key", f"input carries {', '.join(forged)}")
     return Document(text=text, id=doc_id, metadata={**extra, **metadata, **where})
 
 
+MAX_CODE_FILE_BYTES = 10 * 1024 * 1024
+RESERVED_KEYS = ("drop_reason", "quarantine_reason")  # set by glassworks' own steps only
 LICENSE_FILE = re.compile(r"^(licen[cs]e|copying|copyright|unlicen[cs]e|notice)([-._].*)?$", re.IGNORECASE)
 
 
@@ -198,8 +211,15 @@ class CodeTreeReader(PipelineStep):
             yield from data
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root}: code tree not found")
-        repos = sorted(p for p in self.root.iterdir() if p.is_dir())
-        for repo in repos[rank::world_size]:
+        entries = sorted(self.root.iterdir())
+        repos = [p for p in entries if p.is_dir()]
+        if rank == 0:  # a file beside the repositories belongs to none: quarantined, not ignored
+            for stray in (p for p in entries if p.is_file()):
+                yield mark_quarantined(Document(text="", id=stray.name, metadata={"path": stray.name,
+                                                "bytes": stray.stat().st_size}), "not_in_a_repository")
+        # contiguous slices, so the concatenated shards keep (repo, path) order for exact dedup
+        start, stop = len(repos) * rank // world_size, len(repos) * (rank + 1) // world_size
+        for repo in repos[start:stop]:
             licences = licence_files(repo)
             self.stat_update("repositories")
             for file in sorted(p for p in repo.rglob("*") if p.is_file()):
@@ -207,6 +227,11 @@ class CodeTreeReader(PipelineStep):
 
     def _document(self, repo: Path, file: Path, licences: list[str]) -> Document:
         rel = file.relative_to(repo).as_posix()
+        size = file.stat().st_size
+        if size > MAX_CODE_FILE_BYTES:  # no source file is this big; don't load or copy it
+            sha, _ = sha256_file(file)
+            return mark_quarantined(Document(text="", id=f"{repo.name}/{rel}", metadata={
+                "repo": repo.name, "path": rel, "bytes": size, "sha256": sha}), "too_large")
         raw = file.read_bytes()
         head = raw[:200].decode("utf-8", errors="replace")
         metadata = {"repo": repo.name, "path": rel, "language": detect_language(rel, head),

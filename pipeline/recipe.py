@@ -179,7 +179,7 @@ def plan_stages(recipe: RecipeConfig, run_dir: Path, documents_id: str, origin: 
                          for j, spec in enumerate(stage.steps)]
                 if source.name not in labelled:
                     steps.insert(0, build_step("source_label", {"source": source.name}, origin))
-                reader = JsonlDocumentReader(str(current[source.name]), glob_pattern="*.jsonl.gz")
+                reader = JsonlDocumentReader(str(current[source.name]), glob_pattern="*.jsonl.gz", trust_marks=True)
                 passes = [Pass("main", [reader, *steps, AccountingWriter(out, source.name)], tasks, logs / source.name)]
             jobs.append(StageJob(source.name, current[source.name], passes))
         for source in applies:

@@ -23,7 +23,7 @@ from typing import Literal
 from glassworks.errors import GlassworksError
 from glassworks.provenance.atomic import atomic_write_text
 from glassworks.provenance.hashing import sha256_file
-from glassworks.provenance.recorder import record_stage
+from glassworks.provenance.recorder import record_stage, refuse_to_clobber
 
 STAGE, VERSION = "sources", "1"
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -37,6 +37,11 @@ class SourcesConfig:
     listing: str = "SOURCES.md"  # relative to data_dir
     include: tuple[str, ...] = ("web", "text", "code")  # sub-folders of data_dir that are corpus inputs
     on_mismatch: Literal["quarantine", "fail"] = "quarantine"
+
+    def recorded(self) -> dict:
+        """The manifest's config: where data_dir lies is no fact about the corpus (its files
+        are recorded relative to the ``data`` root), so the id is the same on every machine."""
+        return {"listing": self.listing, "include": self.include, "on_mismatch": self.on_mismatch}
 
 
 def read_listing(path: Path) -> dict[str, str]:
@@ -70,6 +75,7 @@ def run_sources(config: SourcesConfig, run_dir: Path) -> dict:
     listing_path = data_dir / config.listing
     listed = read_listing(listing_path)
     raw_dir, quarantine_file = run_dir / "raw", run_dir / "quarantine" / "sources.jsonl"
+    refuse_to_clobber(run_dir, STAGE, config.recorded())
     for stale in (raw_dir, quarantine_file):
         if stale.is_dir():
             shutil.rmtree(stale)
@@ -87,7 +93,7 @@ def run_sources(config: SourcesConfig, run_dir: Path) -> dict:
 
     problems = []
     raw_dir.mkdir(parents=True)
-    with record_stage(run_dir, STAGE, VERSION, config, roots={"data": data_dir}, unit="files") as rec:
+    with record_stage(run_dir, STAGE, VERSION, config.recorded(), roots={"data": data_dir}, unit="files") as rec:
         rec.input(listing_path)
         for rel in sorted(set(present) | wanted):
             rec.counts.add_in()

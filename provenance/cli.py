@@ -33,9 +33,12 @@ def audit_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every finding.")
 @click.option("--root", "roots", multiple=True, metavar="NAME=DIR",
               help="Where an external root lives (e.g. data=./data), so its recorded inputs are re-hashed too.")
+@click.option("--unchecked-root", "unchecked", multiple=True, metavar="NAME",
+              help="Accept the recorded files of an external root without re-hashing them (reported as skipped).")
 @click.option("-v", "--verbose", is_flag=True, help="List passing and skipped checks too, not only failures and warnings.")
 @click.pass_context
-def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[str, ...], verbose: bool) -> None:
+def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[str, ...], unchecked: tuple[str, ...],
+                   verbose: bool) -> None:
     """Recompute every hash and link recorded under PATH (a run directory or a bundle).
 
     Exits 0 only when every check passes; otherwise prints each failing file or record,
@@ -43,7 +46,7 @@ def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[s
     """
     from glassworks.provenance.verify import FAIL, WARN, verify_run
 
-    report = verify_run(path, roots=parse_roots(roots))
+    report = verify_run(path, roots=parse_roots(roots), unchecked_roots=unchecked)
     if as_json:
         click.echo(json.dumps(report.as_json(), sort_keys=True))
     else:

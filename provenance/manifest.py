@@ -74,6 +74,8 @@ def load_manifest(path: str | Path) -> dict:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise GlassworksError(f"{path}:{exc.lineno}: manifest is not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise GlassworksError(f"{path}: manifest nests too deeply to be a manifest") from None
     if not isinstance(value, dict):
         raise GlassworksError(f"{path}: manifest must be a JSON object, got {type(value).__name__}")
     return value

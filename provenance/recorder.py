@@ -213,6 +213,32 @@ class StageRecorder:
                 os.unlink(path)
 
 
+def refuse_to_clobber(run_dir: str | Path, stage: str, config: Any) -> None:
+    """Stop before a stage overwrites outputs that later stages of this run consumed, when it
+    would make them differently (another config): their records would silently go stale.
+    Re-running with the same config rewrites the same bytes and is allowed."""
+    manifests = Path(run_dir) / MANIFEST_DIR
+    if not manifests.is_dir():
+        return
+    loaded = []
+    for path in sorted(manifests.glob("*.json")):
+        try:
+            loaded.append(load_manifest(path))
+        except GlassworksError:
+            continue
+    digest = config_hash(config)
+    for old in loaded:
+        if old.get("stage", {}).get("name") != stage or old.get("config_sha256") == digest:
+            continue
+        users = sorted(m["id"] for m in loaded if old.get("id") in m.get("upstream", []))
+        if users:
+            raise GlassworksError(
+                f"{run_dir}: stage {stage!r} was run here with another config, and {len(users)} later stage(s) "
+                f"use its outputs ({', '.join(users[:3])}{', ...' if len(users) > 3 else ''}); "
+                "run with this config in a new --workdir"
+            )
+
+
 @contextlib.contextmanager
 def record_stage(run_dir: str | Path, stage: str, version: str, config: Any,
                  roots: dict[str, str | Path] | None = None, unit: str = "documents") -> Iterator[StageRecorder]:

@@ -26,8 +26,9 @@ from glassworks.provenance.recorder import MANIFEST_DIR
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
 # Executor logs carry timestamps and host names, so no manifest records them; the facts
 # they hold that matter (counts) are recorded in the stage's manifest instead. Reports
-# (tables, charts) are drawn from manifests and can be redrawn from them.
-UNRECORDED_DIRS = ("logs/", "reports/")
+# (tables, charts) and Slurm scripts are drawn from the config and can be redrawn. Any
+# other file that no manifest records fails: a later stage could read it unnoticed.
+UNRECORDED_DIRS = ("logs/", "reports/", "slurm/")
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,14 @@ class VerifyReport:
         }
 
 
-def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None) -> VerifyReport:
-    """Check everything recorded under ``path``; ``roots`` locates external roots (e.g. data=...)."""
+def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None,
+               unchecked_roots: tuple[str, ...] = ()) -> VerifyReport:
+    """Check everything recorded under ``path``.
+
+    ``roots`` locates external roots (e.g. ``data``) whose recorded inputs are re-hashed;
+    a root that is neither given nor named in ``unchecked_roots`` fails, so nothing is
+    accepted unchecked unless the auditor says so.
+    """
     run_dir = Path(path)
     if not run_dir.is_dir():
         raise GlassworksError(f"{run_dir}: not a directory (expected a run directory or a bundle)")
@@ -110,6 +117,7 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None) -> 
         if manifest is not None:
             manifests[manifest["id"]] = (rel, manifest)
 
+    unchecked = set(unchecked_roots) - set(anchors)
     hashed: dict[tuple[str, str], tuple[str, int] | str] = {}
     produced: dict[tuple[str, str], str] = {}  # a run file -> the manifest that wrote it
     for mid, (rel, manifest) in manifests.items():
@@ -118,7 +126,10 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None) -> 
     for mid, (rel, manifest) in sorted(manifests.items()):
         for side in ("inputs", "outputs"):
             for rec in manifest[side]["files"]:
-                _check_file(report, rec, rel, anchors, hashed)
+                try:
+                    _check_file(report, rec, rel, anchors, unchecked, hashed)
+                except (OSError, ValueError) as exc:  # e.g. an embedded NUL in a crafted path
+                    report.add("file", FAIL, repr(rec["path"]), f"cannot be checked: {exc}", rel)
         _check_links(report, manifest, rel, manifests, produced)
 
     recorded = {p for (root, p) in hashed if root == "run"}
@@ -126,7 +137,7 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None) -> 
         rel = file.relative_to(run_dir).as_posix()
         skip = rel.startswith(f"{MANIFEST_DIR}/") or rel.startswith(UNRECORDED_DIRS)
         if file.is_file() and not skip and rel not in recorded:
-            report.add("coverage", WARN, rel, "file is not recorded by any manifest")
+            report.add("coverage", FAIL, rel, "file is not recorded by any manifest (added, or its manifest is gone)")
     return report
 
 
@@ -168,14 +179,18 @@ def _check_manifest(report: VerifyReport, file: Path, rel: str) -> dict | None:
 
 
 def _check_file(report: VerifyReport, rec: dict, manifest_rel: str, anchors: dict[str, Path],
-                hashed: dict) -> None:
+                unchecked: set[str], hashed: dict) -> None:
     root = rec.get("root", "run")
     key = (root, rec["path"])
     if root not in anchors:
         if key not in hashed:
             hashed[key] = "skipped"
-            report.add("file", SKIP, f"{root}:{rec['path']}", f"external root '{root}' not given (--root {root}=DIR)",
-                       manifest_rel)
+            if root in unchecked:
+                report.add("file", SKIP, f"{root}:{rec['path']}", f"external root '{root}' left unchecked", manifest_rel)
+            else:
+                report.add("file", FAIL, f"{root}:{rec['path']}",
+                           f"external root '{root}' not given: --root {root}=DIR checks it, --unchecked-root {root} "
+                           "accepts it unchecked", manifest_rel)
         return
     subject = rec["path"] if root == "run" else f"{root}:{rec['path']}"
     if key not in hashed:

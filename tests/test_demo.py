@@ -9,6 +9,8 @@ import pytest
 from glassworks.cli import main
 from glassworks.provenance import verify_run
 
+DATA = Path(__file__).resolve().parents[1] / "data"
+
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> Path:
@@ -35,7 +37,7 @@ def test_demo_records_both_stages_and_verifies(demo_run, capsys):
     assert docs["upstream"] == [sources["id"]]
     c = docs["counts"]
     assert c["in"] == c["kept"] + sum(c["dropped"].values()) + c["quarantined"] and c["kept"] > 300
-    assert main(["audit", "verify", str(demo_run)]) == 0
+    assert main(["audit", "verify", str(demo_run), "--root", f"data={DATA}"]) == 0
     assert "VERIFIED" in capsys.readouterr().out
 
 
@@ -59,7 +61,7 @@ def test_one_changed_byte_fails_and_is_named(demo_run, tmp_path, victim, capsys)
     data = bytearray((run / victim).read_bytes())
     data[len(data) // 2] ^= 0xFF
     (run / victim).write_bytes(bytes(data))
-    assert main(["audit", "verify", str(run)]) == 1
+    assert main(["audit", "verify", str(run), "--root", f"data={DATA}"]) == 1
     fails = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL ")]
     assert fails and all(victim in line for line in fails)
 
@@ -68,5 +70,5 @@ def test_deleted_manifest_names_the_missing_link(demo_run, tmp_path):
     run = copy(demo_run, tmp_path)
     sources = next((run / "manifests").glob("sources-*.json"))
     sources.unlink()
-    lines = [f.line() for f in verify_run(run).failures]
+    lines = [f.line() for f in verify_run(run, roots={"data": DATA}).failures]
     assert any(f"missing link: upstream manifest manifests/{sources.name} does not exist" in line for line in lines)

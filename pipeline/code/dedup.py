@@ -226,7 +226,7 @@ def near_dedup_pipelines(input_folder: str | Path, work_folder: str | Path, outp
     work, minhash = Path(work_folder), config.minhash()
 
     def reader() -> JsonlDocumentReader:
-        return JsonlDocumentReader(str(input_folder), glob_pattern="**/*.jsonl*")
+        return JsonlDocumentReader(str(input_folder), glob_pattern="**/*.jsonl*", trust_marks=True)
 
     return {
         "signatures": [reader(), UnsettledMinhashSignature(str(work / "signatures"), config=minhash,

@@ -66,7 +66,7 @@ def test_rendered_slurm_jobs_run_and_then_record_like_a_local_run(tmp_path, monk
     assert tree_bytes(run / "corpus") == tree_bytes(local / "corpus")
     assert sorted(r.manifest_id for r in results) == sorted(p.stem for p in (local / "manifests").glob("slimpajama.*"))
     assert sorted(p.name for p in (run / "manifests").iterdir()) == sorted(p.name for p in (local / "manifests").iterdir())
-    assert verify_run(run).ok
+    assert verify_run(run, roots={"data": REPO / "data"}).ok
 
 
 @pytest.mark.skipif(os.environ.get("GLASSWORKS_SKIP_RAY") == "1", reason="GLASSWORKS_SKIP_RAY=1")

@@ -112,7 +112,7 @@ def test_killed_run_resumes_to_identical_bytes(tmp_path):
     subprocess.run(command + ["--workdir", str(killed)], check=True, capture_output=True, timeout=300)
     assert tree_bytes(killed / "corpus") == tree_bytes(reference / "corpus")
     assert sorted(p.name for p in (killed / "manifests").iterdir()) == sorted(p.name for p in (reference / "manifests").iterdir())
-    assert verify_run(killed).ok
+    assert verify_run(killed, roots={"data": REPO / "data"}).ok
 
 
 def test_recipe_errors_name_the_file_and_step(tmp_path):
@@ -138,7 +138,7 @@ def test_a_stage_that_drops_everything_leaves_an_empty_input_not_an_error(tmp_pa
     results = run_recipe(with_data(check_recipe_file(strict)), tmp_path / "run", origin=str(strict))
     assert results[0].counts["text"].get("kept", 0) == 0 and results[0].counts["text"]["in"] == 197
     assert results[1].counts["text"] == {}
-    assert verify_run(tmp_path / "run").ok
+    assert verify_run(tmp_path / "run", roots={"data": REPO / "data"}).ok
 
 
 def test_top_fraction_quality_cut_across_tasks(tmp_path):
@@ -152,4 +152,4 @@ def test_top_fraction_quality_cut_across_tasks(tmp_path):
     select = results[1].counts["text"]
     assert select["in"] == 197 and select["kept"] == 50  # ceil(0.25 * 197)
     assert select["dropped/quality_not_in_top_fraction"] == 147
-    assert verify_run(tmp_path / "run").ok
+    assert verify_run(tmp_path / "run", roots={"data": REPO / "data"}).ok

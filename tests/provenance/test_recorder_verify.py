@@ -82,8 +82,8 @@ def test_deleted_manifest_is_a_missing_link(tmp_path):
     alpha, _ = make_run(run)
     (run / "manifests" / f"{alpha['id']}.json").unlink()
     lines = failures(run)
-    assert len(lines) == 1
-    assert f"missing link: upstream manifest manifests/{alpha['id']}.json does not exist" in lines[0]
+    assert any(f"missing link: upstream manifest manifests/{alpha['id']}.json does not exist" in line for line in lines)
+    assert "FAIL coverage out/b.txt: file is not recorded by any manifest (added, or its manifest is gone)" in lines
 
 
 def test_edited_manifest_fails_its_digest(tmp_path):
@@ -180,7 +180,7 @@ def test_cli_verify_json_and_exit_codes(tmp_path, capsys):
     assert "FAIL file     final/c.txt" in out and out.rstrip().splitlines()[-1].startswith("FAILED:")
 
 
-def test_external_roots_are_skipped_unless_given(tmp_path):
+def test_external_roots_fail_unless_given_or_explicitly_unchecked(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "raw.txt").write_text("raw bytes")
@@ -195,8 +195,36 @@ def test_external_roots_are_skipped_unless_given(tmp_path):
     assert rec.manifest["inputs"]["files"] == [
         {"path": "raw.txt", "root": "data", "bytes": 9, "sha256": hashlib.sha256(b"raw bytes").hexdigest()}
     ]
-    report = verify_run(run)
+    assert failures(run) == [f"FAIL file     data:raw.txt (claimed by manifests/{rec.manifest_id}.json): external "
+                             "root 'data' not given: --root data=DIR checks it, --unchecked-root data accepts it unchecked"]
+    report = verify_run(run, unchecked_roots=("data",))
     assert report.ok and any(f.status == "skip" and f.subject == "data:raw.txt" for f in report.findings)
+    assert verify_run(run, roots={"data": data}).ok
     (data / "raw.txt").write_text("raw bytez")
-    assert verify_run(run).ok
-    assert any("data:raw.txt" in line for line in failures(run, roots={"data": data}))
+    assert any("data:raw.txt" in line and "sha256 differs" in line for line in failures(run, roots={"data": data}))
+
+
+def test_an_added_file_or_a_deleted_leaf_manifest_fails(tmp_path):
+    run = tmp_path / "run"
+    _, beta = make_run(run)
+    (run / "out" / "extra.txt").write_text("slipped in")
+    assert failures(run) == ["FAIL coverage out/extra.txt: file is not recorded by any manifest (added, or its manifest is gone)"]
+    (run / "out" / "extra.txt").unlink()
+    (run / "logs").mkdir()
+    (run / "logs" / "task.log").write_text("logs are not records")
+    assert failures(run) == []
+    (run / "manifests" / f"{beta['id']}.json").unlink()  # nothing links to the last stage
+    assert failures(run) == ["FAIL coverage final/c.txt: file is not recorded by any manifest (added, or its manifest is gone)"]
+
+
+def test_crafted_manifests_fail_without_crashing(tmp_path):
+    run = tmp_path / "run"
+    alpha, _ = make_run(run)
+    (run / "manifests" / "alpha-0000000000000000.json").write_text("[" * 100_000)
+    forged = json.loads(json.dumps(alpha))
+    forged["outputs"]["files"][0]["path"] = "out/a\x00b.txt"  # a NUL byte: no filesystem path has one
+    forged["outputs"]["files"].append({"path": "x", "root": "zz", "bytes": 1, "sha256": "0" * 64})
+    (run / "manifests" / "alpha-1111111111111111.json").write_text(json.dumps(forged))
+    lines = failures(run)
+    assert any("alpha-0000000000000000.json" in line and "nests too deeply" in line for line in lines)
+    assert any("alpha-1111111111111111.json" in line and "outputs.files.0.path" in line for line in lines)
