@@ -69,11 +69,6 @@ def config_hash(config: Any) -> str:
     return canonical_sha256(config)
 
 
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """Plain-JSON view of a config, ready to store in a manifest."""
-    return normalise(config)
-
-
 def dump_yaml(config: Any) -> str:
     """Readable YAML of a config with sorted keys; loads back to an equal config."""
     return yaml.safe_dump(normalise(config), sort_keys=True, allow_unicode=True)
