@@ -20,12 +20,12 @@ global filter (a task-level filter is what BFF's ``--shard-num`` gives).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
+import xxhash
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
@@ -49,7 +49,7 @@ class BffConfig:
 
 
 class BloomFilter:
-    """A bit array with k hash positions per key, derived from one blake2b digest (double hashing)."""
+    """A bit array with k hash positions per key, derived from one 128-bit xxh3 hash (double hashing)."""
 
     def __init__(self, expected: int, fp_rate: float):
         self.bits = max(64, int(math.ceil(-expected * math.log(fp_rate) / math.log(2) ** 2)))
@@ -57,8 +57,8 @@ class BloomFilter:
         self.array = np.zeros((self.bits + 7) // 8, dtype=np.uint8)
 
     def _positions(self, key: str) -> list[int]:
-        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
-        h1, h2 = int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little") | 1
+        value = xxhash.xxh3_128_intdigest(key.encode("utf-8"))  # a fixed, platform-independent hash
+        h1, h2 = value >> 64, (value & 0xFFFFFFFFFFFFFFFF) | 1
         return [(h1 + i * h2) % self.bits for i in range(self.hashes)]
 
     def __contains__(self, key: str) -> bool:
