@@ -101,3 +101,15 @@ def test_pickles_for_executors_without_its_memo():
     splitter.word_tokenize("warm the memo, please.")
     copy = pickle.loads(pickle.dumps(splitter))
     assert copy._cache == {} and copy.word_tokenize("Hello, world!") == ["Hello", ",", "world", "!"]
+
+
+def test_the_next_filter_gets_the_same_words_and_cannot_spoil_them():
+    from glassworks.pipeline.filters.words import FastEnglishTokenizer
+
+    splitter = FastEnglishTokenizer()
+    text = "Don't split U.S. words twice, e.g. here: 3.14 and state-of-the-art."
+    first = splitter.word_tokenize(text)
+    first.append("mutated")
+    again = splitter.word_tokenize(text)
+    assert again == splitter.word_tokenize(str(text + " ")[:-1])  # an equal but distinct string splits the same
+    assert "mutated" not in again and again == first[:-1]
