@@ -10,27 +10,12 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from glassworks.pipeline.documents import AccountingWriter
 from glassworks.pipeline.readers import CodeTreeReader, JsonlDocumentReader, WarcHtmlReader, licence_files
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run(reader, tmp_path: Path, name: str = "docs") -> dict[str, list[dict]]:
-    """Run reader -> AccountingWriter in process; return the records behind each door."""
-    out = tmp_path / "out"
-    writer = AccountingWriter(out, name)
-    for _ in writer.run(reader.run(None, 0, 1), 0, 1):
-        pass
-    doors = {}
-    for door, folder in (("kept", out / name), ("dropped", out / "dropped" / name), ("quarantined", out / "quarantine" / name)):
-        doors[door] = [json.loads(line) for f in sorted(folder.glob("*.jsonl.gz")) for line in gzip.open(f, "rt", encoding="utf-8")]
-    stats = writer.stats.get_repr() if hasattr(writer.stats, "get_repr") else ""
-    assert writer.stats["in"].total == sum(len(v) for v in doors.values()), stats
-    return doors
-
-
-def test_jsonl_bad_lines_are_quarantined_with_file_line_and_bytes(tmp_path):
+def test_jsonl_bad_lines_are_quarantined_with_file_line_and_bytes(tmp_path, through_writer):
     src = tmp_path / "src"
     src.mkdir()
     lines = [
@@ -44,7 +29,7 @@ def test_jsonl_bad_lines_are_quarantined_with_file_line_and_bytes(tmp_path):
         '{"id": "e", "text": "Grüße, 日本語 and emoji 🙂", "metadata": {"lang": "de"}}'.encode(),
     ]
     (src / "part.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    doors = run(JsonlDocumentReader(str(src)), tmp_path)
+    doors = through_writer(JsonlDocumentReader(str(src)), tmp_path / "out")
     assert [d["id"] for d in doors["kept"]] == ["a", "e"]
     assert doors["kept"][1]["text"] == "Grüße, 日本語 and emoji 🙂" and doors["kept"][1]["metadata"]["lang"] == "de"
     reasons = {d["metadata"]["line"]: d["metadata"]["quarantine_reason"] for d in doors["quarantined"]}
@@ -56,25 +41,25 @@ def test_jsonl_bad_lines_are_quarantined_with_file_line_and_bytes(tmp_path):
     assert [d["metadata"]["drop_reason"] for d in doors["dropped"]] == ["blank_line"]
 
 
-def test_truncated_gzip_and_empty_file(tmp_path):
+def test_truncated_gzip_and_empty_file(tmp_path, through_writer):
     src = tmp_path / "src"
     src.mkdir()
     body = "".join(json.dumps({"id": str(i), "text": f"document number {i} " * 50}) + "\n" for i in range(200))
     packed = gzip.compress(body.encode())
     (src / "cut.jsonl.gz").write_bytes(packed[: len(packed) // 2])
     (src / "empty.jsonl").write_bytes(b"")
-    doors = run(JsonlDocumentReader(str(src)), tmp_path)
+    doors = through_writer(JsonlDocumentReader(str(src)), tmp_path / "out")
     assert 0 < len(doors["kept"]) < 200
     assert [d["metadata"]["quarantine_reason"] for d in doors["quarantined"]] == ["truncated_archive"]
     assert doors["quarantined"][0]["metadata"]["line"] == len(doors["kept"]) + 1
 
 
-def test_huge_document_passes_whole(tmp_path):
+def test_huge_document_passes_whole(tmp_path, through_writer):
     src = tmp_path / "src"
     src.mkdir()
     text = "All work and no play. " * 1_500_000  # 33 MB on one line
     (src / "big.jsonl").write_text(json.dumps({"id": "big", "text": text}) + "\n")
-    doors = run(JsonlDocumentReader(str(src)), tmp_path)
+    doors = through_writer(JsonlDocumentReader(str(src)), tmp_path / "out")
     assert len(doors["kept"]) == 1 and doors["kept"][0]["text"] == text
 
 
@@ -83,7 +68,7 @@ def warc_record(writer, uri, payload, content_type="text/html; charset=utf-8"):
     writer.write_record(writer.create_warc_record(uri, "response", payload=io.BytesIO(payload), http_headers=headers))
 
 
-def test_warc_records_each_leave_by_one_door(tmp_path):
+def test_warc_records_each_leave_by_one_door(tmp_path, through_writer):
     src = tmp_path / "src"
     src.mkdir()
     with open(src / "crawl.warc.gz", "wb") as handle:
@@ -93,7 +78,7 @@ def test_warc_records_each_leave_by_one_door(tmp_path):
         warc_record(writer, "https://example.org/logo.png", b"\x89PNG\r\n", "image/png")
         warc_record(writer, "https://example.org/latin", "<p>caf\xe9</p>".encode("latin-1"), "text/html; charset=iso-8859-1")
         warc_record(writer, "https://example.org/bad", b"<p>\xff\xfe</p>", "text/html; charset=utf-8")
-    doors = run(WarcHtmlReader(str(src)), tmp_path)
+    doors = through_writer(WarcHtmlReader(str(src)), tmp_path / "out")
     assert [d["metadata"]["url"] for d in doors["kept"]] == ["https://example.org/a", "https://example.org/latin"]
     assert doors["kept"][0]["text"] == "<html><body>Größe</body></html>" and doors["kept"][1]["text"] == "<p>café</p>"
     assert doors["kept"][0]["id"].startswith("urn:uuid:")
@@ -101,19 +86,19 @@ def test_warc_records_each_leave_by_one_door(tmp_path):
     assert [d["metadata"]["quarantine_reason"] for d in doors["quarantined"]] == ["undecodable_html"]
 
 
-def test_truncated_warc_is_quarantined(tmp_path):
+def test_truncated_warc_is_quarantined(tmp_path, through_writer):
     src = tmp_path / "src"
     src.mkdir()
     whole = (REPO / "data" / "web" / "cpython-docs.warc.gz").read_bytes()
     (src / "cut.warc.gz").write_bytes(whole[: len(whole) // 3])
-    doors = run(WarcHtmlReader(str(src)), tmp_path)
+    doors = through_writer(WarcHtmlReader(str(src)), tmp_path / "out")
     assert len(doors["kept"]) > 5
     # the cut falls inside a record: it is quarantined, never kept as a shortened page
     assert [d["metadata"]["quarantine_reason"] for d in doors["quarantined"]] == ["truncated_record"]
     assert all(d["text"].rstrip().endswith("</html>") for d in doors["kept"])
 
 
-def test_code_tree_reader(tmp_path):
+def test_code_tree_reader(tmp_path, through_writer):
     root = tmp_path / "code"
     (root / "permissive" / "src").mkdir(parents=True)
     (root / "permissive" / "LICENSE").write_text("MIT License\n")
@@ -122,7 +107,7 @@ def test_code_tree_reader(tmp_path):
     (root / "nolicence").mkdir()
     (root / "nolicence" / "lib.c").write_text("int main(void) { return 0; }\n")
     (root / "nolicence" / "blob.bin").write_bytes(b"\x00\x01\x02binary")
-    doors = run(CodeTreeReader(root), tmp_path)
+    doors = through_writer(CodeTreeReader(root), tmp_path / "out")
     kept = {d["id"]: d["metadata"] for d in doors["kept"]}
     assert kept["permissive/src/tool.py"]["language"] == "Python"
     assert kept["permissive/run"]["language"] == "Shell"
@@ -142,12 +127,12 @@ def test_missing_code_tree_is_a_clear_error(tmp_path):
         list(CodeTreeReader(tmp_path / "nope").run(None, 0, 1))
 
 
-def test_not_a_warc_is_quarantined(tmp_path):
+def test_not_a_warc_is_quarantined(tmp_path, through_writer):
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.warc").write_text("this is not a WARC file\n")
     (src / "b.warc").write_text("neither is this one\nline two\n\nmore")
-    doors = run(WarcHtmlReader(str(src)), tmp_path)
+    doors = through_writer(WarcHtmlReader(str(src)), tmp_path / "out")
     assert doors["kept"] == [] and doors["dropped"] == []
     assert [d["metadata"]["quarantine_reason"] for d in doors["quarantined"]] == ["not_a_warc_record", "unreadable_archive"]
 

@@ -1,6 +1,5 @@
 """Runs that must stay true: worker counts, checkout paths, shared run dirs, odd raw input."""
 
-import gzip
 import json
 import shutil
 from dataclasses import replace
@@ -10,7 +9,6 @@ import pytest
 
 from glassworks.errors import GlassworksError
 from glassworks.pipeline import readers
-from glassworks.pipeline.documents import AccountingWriter
 from glassworks.pipeline.ingest import DocumentsConfig, run_documents
 from glassworks.pipeline.readers import CodeTreeReader, JsonlDocumentReader
 from glassworks.pipeline.recipe import check_recipe_file, run_recipe
@@ -18,14 +16,6 @@ from glassworks.pipeline.sources import SourcesConfig, run_sources
 from glassworks.provenance import verify_run
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def doors(reader, tmp_path):
-    out = tmp_path / "out"
-    for _ in AccountingWriter(out, "d").run(reader.run(None, 0, 1), 0, 1):
-        pass
-    read = lambda f: [json.loads(l) for p in sorted(f.glob("*.jsonl.gz")) for l in gzip.open(p, "rt")]  # noqa: E731
-    return read(out / "d"), read(out / "quarantine" / "d")
 
 
 def test_manifest_ids_do_not_depend_on_workers_or_on_where_the_data_lies(tmp_path):
@@ -59,14 +49,15 @@ def test_exact_dedup_after_a_multi_task_documents_stage(tmp_path):
     assert [r.stage for r in results][-2:] == ["exact_dedup", "near_dedup"]
 
 
-def test_code_tree_stray_file_and_huge_file_are_quarantined(tmp_path, monkeypatch):
+def test_code_tree_stray_file_and_huge_file_are_quarantined(tmp_path, monkeypatch, through_writer):
     root = tmp_path / "code"
     (root / "repo").mkdir(parents=True)
     (root / "repo" / "small.py").write_text("x = 1\n")
     (root / "repo" / "big.py").write_text("y = 2\n" * 100)
     (root / "README.txt").write_text("a file that belongs to no repository\n")
     monkeypatch.setattr(readers, "MAX_CODE_FILE_BYTES", 100)
-    kept, quarantined = doors(CodeTreeReader(root), tmp_path)
+    doors = through_writer(CodeTreeReader(root), tmp_path / "out")
+    kept, quarantined = doors["kept"], doors["quarantined"]
     assert [d["id"] for d in kept] == ["repo/small.py"]
     assert {d["id"]: d["metadata"]["quarantine_reason"] for d in quarantined} == {
         "README.txt": "not_in_a_repository", "repo/big.py": "too_large"}
@@ -74,12 +65,13 @@ def test_code_tree_stray_file_and_huge_file_are_quarantined(tmp_path, monkeypatc
     assert big["metadata"]["bytes"] == 600 and len(big["metadata"]["sha256"]) == 64
 
 
-def test_raw_input_cannot_choose_its_own_door(tmp_path):
+def test_raw_input_cannot_choose_its_own_door(tmp_path, through_writer):
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.jsonl").write_text(json.dumps({"id": "x", "text": "real text", "metadata": {"drop_reason": "sneaky"}})
                                  + "\n" + json.dumps({"id": "y", "text": "ok", "quarantine_reason": "z"}) + "\n")
-    kept, quarantined = doors(JsonlDocumentReader(str(src)), tmp_path)
+    doors = through_writer(JsonlDocumentReader(str(src)), tmp_path / "out")
+    kept, quarantined = doors["kept"], doors["quarantined"]
     assert kept == [] and [d["metadata"]["quarantine_reason"] for d in quarantined] == ["reserved_metadata_key"] * 2
-    trusted, _ = doors(JsonlDocumentReader(str(src), trust_marks=True), tmp_path / "t")
+    trusted = through_writer(JsonlDocumentReader(str(src), trust_marks=True), tmp_path / "t")["kept"]
     assert trusted == []  # read as glassworks' own output, the marks route them out as marked

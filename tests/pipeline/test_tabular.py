@@ -1,25 +1,15 @@
 """Parquet files and Hugging Face datasets saved on disk, read with accounting."""
 
-import gzip
 import json
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from glassworks.pipeline.documents import AccountingWriter
 from glassworks.pipeline.ingest import DocumentsConfig, run_documents
 from glassworks.pipeline.tabular import HfDiskDatasetReader, ParquetDocumentReader
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def run(reader, tmp_path):
-    out = tmp_path / "out"
-    for _ in AccountingWriter(out, "t").run(reader.run(None, 0, 1), 0, 1):
-        pass
-    read = lambda folder: [json.loads(l) for f in sorted(folder.glob("*.jsonl.gz")) for l in gzip.open(f, "rt")]  # noqa: E731
-    return read(out / "t"), read(out / "quarantine" / "t")
 
 
 def real_rows(n=3):
@@ -28,7 +18,7 @@ def real_rows(n=3):
     return [json.loads(line) for line in lines]
 
 
-def test_parquet_rows_and_bad_rows(tmp_path):
+def test_parquet_rows_and_bad_rows(tmp_path, through_writer):
     src = tmp_path / "src"
     src.mkdir()
     rows = real_rows()
@@ -36,7 +26,8 @@ def test_parquet_rows_and_bad_rows(tmp_path):
                       "url": ["u1", "u2", "u3", "u4"]})
     pq.write_table(table, src / "part.parquet", row_group_size=2)
     (src / "broken.parquet").write_bytes((src / "part.parquet").read_bytes()[:100])
-    kept, quarantined = run(ParquetDocumentReader(str(src)), tmp_path)
+    doors = through_writer(ParquetDocumentReader(str(src)), tmp_path / "out")
+    kept, quarantined = doors["kept"], doors["quarantined"]
     assert [d["id"] for d in kept] == [r["id"] for r in rows]
     assert kept[0]["text"] == rows[0]["text"] and kept[0]["metadata"]["url"] == "u1" and kept[0]["metadata"]["row"] == 0
     reasons = sorted((d["metadata"]["file_path"], d["metadata"]["quarantine_reason"]) for d in quarantined)
@@ -44,7 +35,7 @@ def test_parquet_rows_and_bad_rows(tmp_path):
     assert "orphan text" in next(d for d in quarantined if d["metadata"]["file_path"] == "part.parquet")["metadata"]["raw_json"]
 
 
-def test_saved_hf_dataset(tmp_path):
+def test_saved_hf_dataset(tmp_path, through_writer):
     from datasets import Dataset
 
     rows = real_rows(4)
@@ -53,7 +44,8 @@ def test_saved_hf_dataset(tmp_path):
     broken.mkdir()
     (broken / "state.json").write_text("{not json")
     (broken / "dataset_info.json").write_text("{}")
-    kept, quarantined = run(HfDiskDatasetReader(tmp_path / "src"), tmp_path)
+    doors = through_writer(HfDiskDatasetReader(tmp_path / "src"), tmp_path / "out")
+    kept, quarantined = doors["kept"], doors["quarantined"]
     assert [d["id"] for d in kept] == [r["id"] for r in rows]
     assert kept[1]["metadata"]["dataset_path"] == "docs" and kept[1]["metadata"]["row"] == 1
     assert [d["metadata"]["quarantine_reason"] for d in quarantined] == ["unreadable_dataset"]
