@@ -33,7 +33,8 @@ class DemoConfig:
     """The demo's settings; relative paths are taken from the repository root."""
 
     data_dir: Path = Path("data")  # the embedded corpus and its SOURCES.md
-    recipes: list[Path] = field(default_factory=lambda: [Path("configs/slimpajama.yaml")])  # corpus recipes to run
+    recipes: list[Path] = field(default_factory=lambda: [Path(f"configs/{name}.yaml") for name in (
+        "slimpajama", "dclm", "stack")])  # corpus recipes to run, in order
 
 
 def repo_root() -> Path:

@@ -3,23 +3,20 @@ the same as a PNG bar chart, so a reader sees at once where the corpus shrank an
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
+from glassworks.pipeline.documents import add_writer_counts
 from glassworks.pipeline.recipe import StageResult
+from glassworks.provenance.recorder import Counts
 
 
 def stage_totals(result: StageResult) -> dict:
-    """Counts of one stage summed over its sources: in, kept, quarantined, dropped by reason."""
-    total = Counter()
-    dropped = Counter()
-    for counts in result.counts.values():
-        for key in ("in", "kept", "quarantined"):
-            total[key] += counts.get(key, 0)
-        for key, value in counts.items():
-            if key.startswith("dropped/"):
-                dropped[key.removeprefix("dropped/")] += value
-    return {"in": total["in"], "kept": total["kept"], "quarantined": total["quarantined"], "dropped": dict(dropped)}
+    """Counts of one stage summed over its sources: in, kept, quarantined, dropped by reason
+    (the same sums its manifest records)."""
+    counts = Counts()
+    for writer in result.counts.values():
+        add_writer_counts(counts, writer)
+    return counts.as_json()
 
 
 def summary_table(recipe: str, results: list[StageResult]) -> str:
