@@ -41,7 +41,8 @@ def _register() -> None:
     from glassworks.demo import demo
     from glassworks.evals.cli import eval_group
     from glassworks.model.cli import export_group, train_group
-    from glassworks.pipeline.cli import corpus_group, data_group, tokenizer_group
+    from glassworks.pipeline.cli import corpus_group
+    from glassworks.pipeline.tokens.cli import data_group, tokenizer_group
     from glassworks.provenance.cli import audit_group
     from glassworks.release.cli import release_group
 

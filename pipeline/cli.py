@@ -1,4 +1,4 @@
-"""`glassworks corpus`, `glassworks tokenizer` and `glassworks data`: the pipeline's commands."""
+"""`glassworks corpus`: the corpus commands. `tokenizer` and `data` live in ``tokens/cli.py``."""
 
 from __future__ import annotations
 
@@ -127,19 +127,3 @@ def _register_quality_commands() -> None:
 
 
 _register_quality_commands()
-
-
-@click.group("tokenizer", no_args_is_help=True)
-def tokenizer_group() -> None:
-    """Train the SentencePiece BPE tokenizer on the deduplicated corpus and export it to HF.
-
-    Not built yet in this version.
-    """
-
-
-@click.group("data", no_args_is_help=True)
-def data_group() -> None:
-    """Build the three phase mixtures and pack them into memory-mapped token shards.
-
-    Not built yet in this version.
-    """

@@ -1,0 +1,1 @@
+"""Global multi-granularity deduplication and the sampling weights it yields."""

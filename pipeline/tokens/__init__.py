@@ -1,0 +1,1 @@
+"""Tokens: the SentencePiece tokenizer, the three phase mixtures and packed token shards."""
