@@ -1,13 +1,17 @@
-"""The sliced Gopher repetition filter decides exactly as datatrove's on real and tricky text."""
+"""The vectorised Gopher repetition filter counts and decides exactly as datatrove's."""
 
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 from datatrove.data import Document
 from datatrove.pipeline.filters import GopherRepetitionFilter
+from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_top_duplicate, get_n_grams
+from datatrove.utils.text import split_into_words
 
-from glassworks.pipeline.filters.repetition import FastGopherRepetitionFilter, JoinedWords
+from glassworks.pipeline.filters.repetition import (FastGopherRepetitionFilter, WordGrams, repeated_gram_chars,
+                                                    top_gram_chars)
 from glassworks.pipeline.filters.words import FAST_ENGLISH
 
 BENCH = Path(__file__).resolve().parents[3] / "bench" / "word_split.py"
@@ -46,10 +50,44 @@ def test_same_decisions_on_edge_cases(text):
         GopherRepetitionFilter(language=FAST_ENGLISH).filter(doc())
 
 
-def test_joined_words_slices_equal_joins():
-    words = ["Hello", ",", "wörld", "", "x"]
-    for sep in (" ", ""):
-        joined = JoinedWords(words, sep)
-        for n in range(1, 4):
-            assert [joined.gram(i, n) for i in range(len(words) - n + 1)] == \
-                [sep.join(words[i:i + n]) for i in range(len(words) - n + 1)]
+TRICKY_WORDS = [
+    [],
+    ["one"],
+    ["ab", "c", "a", "bc"] * 12,  # glued n-grams collide across word boundaries
+    ["a", "b"] * 40,  # overlapping repeats: the walk must skip n words after each
+    ["x", "y", "z", "x", "y", "z", "q"] * 9 + ["x"],
+    ["", "", "a", "", "a", ""] * 5,  # empty words
+    ["two words", "two", "words", "two words"] * 6,  # a word holding a space
+    ["wörld", "🙂", "\ud800", "wörld", "🙂", "\ud800"] * 4,  # non-BMP and a lone surrogate
+    ["the", "cat", "sat", "on", "the", "mat"] * 3 + ["and", "then", "the", "cat", "sat", "on", "the", "mat"],
+]
+
+
+@pytest.mark.parametrize("words", TRICKY_WORDS)
+def test_gram_counts_equal_datatrove(words):
+    grams = WordGrams(words)
+    for n in (2, 3, 4):
+        expected = find_top_duplicate(get_n_grams(words, n)) if len(words) >= n else None
+        assert top_gram_chars(grams, n) == expected, n
+    for n in range(5, 11):
+        assert repeated_gram_chars(grams, n) == find_all_duplicate(words, n), n
+
+
+def test_gram_counts_equal_datatrove_on_corpus_words():
+    texts = corpus_texts()
+    for text in texts[::7]:
+        words = split_into_words(text, FAST_ENGLISH)  # the words the filter sees
+        grams = WordGrams(words)
+        assert [top_gram_chars(grams, n) for n in (2, 3, 4)] == \
+            [find_top_duplicate(get_n_grams(words, n)) if len(words) >= n else None for n in (2, 3, 4)]
+        assert [repeated_gram_chars(grams, n) for n in range(5, 11)] == \
+            [find_all_duplicate(words, n) for n in range(5, 11)]
+
+
+def test_hash_collisions_never_change_a_count(monkeypatch):
+    # Force every glued n-gram onto one hash: the string check must notice and count exactly.
+    monkeypatch.setattr(WordGrams, "glued_hashes", lambda self, n: np.zeros(len(self.words) - n + 1, dtype=np.uint64))
+    for words in TRICKY_WORDS:
+        grams = WordGrams(words)
+        for n in range(5, 11):
+            assert repeated_gram_chars(grams, n) == find_all_duplicate(words, n), (words[:6], n)
