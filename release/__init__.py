@@ -1,4 +1,2 @@
-"""Release: the MOF schema and classifier, licence checks, bundle assembly and cards.
-
-Not built yet in this version.
-"""
+"""Release: the MOF schema and classifier (``glassworks.release.mof``), licence checks,
+bundle assembly, model and data cards, Croissant metadata and publishing."""

@@ -1,0 +1,153 @@
+"""The MOF rules written here: the 17 components, licence kinds, inheritance, the
+report/paper substitution and how missing, unlicensed and invalid licences count."""
+
+import pytest
+
+from glassworks.release.mof import evaluate, from_data, parse_description
+from glassworks.release.mof.components import components, required_by, required_for
+from glassworks.release.mof.licences import judge
+
+CLASS_III = ["Model architecture", "Model parameters (Final)", "Model card", "Data card", "Technical report",
+             "Evaluation results"]
+CLASS_II = ["Training code", "Inference code", "Evaluation code", "Evaluation data"]
+CLASS_I = ["Data preprocessing code", "Model parameters (Intermediate)", "Datasets", "Research paper"]
+
+
+def test_the_seventeen_components_and_their_classes():
+    assert len(components()) == 17
+    assert [c.name for c in required_by(3)] == CLASS_III
+    assert [c.name for c in required_by(2)] == CLASS_II
+    assert [c.name for c in required_by(1)] == CLASS_I
+    assert len(required_for(1)) == 14
+    optional = {c.name for c in components() if not c.required}
+    assert optional == {"Sample model outputs", "Supporting libraries and tools", "Model metadata"}
+
+
+@pytest.mark.parametrize("licence, kind, status, fits", [
+    ("MIT", "code", "open", True),
+    ("mit", "code", "open", True),  # SPDX ids are case-insensitive
+    ("Apache-2.0", "data", "open", False),  # open, but not an open-data licence
+    ("CDLA-Permissive-2.0", "data", "open", True),
+    ("ODC-By-1.0", "data", "open", True),
+    ("CC-BY-4.0", "document", "open", True),
+    ("CC-BY-4.0", "code", "open", False),
+    ("CC-BY-SA-3.0-AT", "data", "open", True),
+    ("CC-BY-NC-4.0", "data", "not_open", False),
+    ("CC-BY-ND-3.0", "document", "not_open", False),
+    ("SMLNJ", "document", "open", False),  # FSF free/libre only
+    ("Xfig", "data", "not_open", False),
+    ("Llama 3.1 Community License Agreement", "data", "unknown", False),
+    ("arXiv.org perpetual, non-exclusive license 1.0", "document", "unknown", False),
+    ("MIT OR CC-BY-NC-4.0", "code", "open", True),
+    ("MIT AND CC-BY-NC-4.0", "code", "not_open", False),
+    ("Apache-2.0 WITH LLVM-exception", "code", "open", True),
+    ("unlicensed", "code", "unlicensed", False),
+    ("License not specified", "code", "unlicensed", False),
+    ("Other license", "code", "not_open", False),
+    ("Component not included", "code", "not_included", False),
+])
+def test_licence_verdicts(licence, kind, status, fits):
+    verdict = judge(licence, kind)
+    assert verdict.status == status
+    assert verdict.type_appropriate is fits
+    if status != "open" or not fits:
+        assert verdict.reason
+
+
+def _release(components, licence=None):
+    release = {"name": "m", "producer": "p", "components": components}
+    if licence is not None:
+        release["license"] = licence
+    return {"framework": {"name": "Model Openness Framework", "version": "1.0", "date": "2024-12-15"},
+            "release": release}
+
+
+def _all(names, licence_by_type=None):
+    kinds = {c.name: c.content_type for c in components()}
+    default = {"code": "Apache-2.0", "data": "CC-BY-4.0", "document": "CC-BY-4.0"}
+    licence_by_type = licence_by_type or default
+    return [{"name": n, "license": licence_by_type[kinds[n]]} for n in names]
+
+
+def test_full_release_is_class_one_and_each_missing_component_lowers_it():
+    full = evaluate(from_data(_release(_all(CLASS_III + CLASS_II + CLASS_I))))
+    assert full.label == "Class I" and full.progress == {3: 100.0, 2: 100.0, 1: 100.0}
+    for name in CLASS_I:
+        if name == "Research paper":
+            continue  # without the paper the report alone leaves Class I one short too, checked below
+        result = evaluate(from_data(_release(_all([n for n in CLASS_III + CLASS_II + CLASS_I if n != name]))))
+        assert result.label == "Class II"
+        assert [line.split(":")[0] for line in result.gaps(1)] == [name]
+    result = evaluate(from_data(_release(_all([n for n in CLASS_III + CLASS_II + CLASS_I if n != "Training code"]))))
+    assert result.label == "Class III" and result.progress[1] == 0.0 and result.progress[2] == 90.0
+
+
+def test_paper_stands_in_for_report():
+    no_report = [n for n in CLASS_III + CLASS_II + CLASS_I if n != "Technical report"]
+    result = evaluate(from_data(_release(_all(no_report))))
+    assert result.label == "Class I"
+    only_report = [n for n in CLASS_III + CLASS_II + CLASS_I if n != "Research paper"]
+    result = evaluate(from_data(_release(_all(only_report))))
+    assert result.label == "Class II" and result.progress[1] == pytest.approx(13 / 14 * 100)
+    assert [line.split(":")[0] for line in result.gaps(1)] == ["Research paper"]
+    # Class III alone with the paper instead of the report
+    result = evaluate(from_data(_release(_all([n for n in CLASS_III if n != "Technical report"] + ["Research paper"]))))
+    assert result.label == "Class III"
+
+
+def test_global_licences_are_inherited_by_type_then_distribution():
+    comps = [{"name": n} for n in CLASS_III]
+    result = evaluate(from_data(_release(comps, {"distribution": {"name": "Apache-2.0"},
+                                                 "data": {"name": "CDLA-Permissive-2.0"}})))
+    assert result.label == "Class III"
+    assert result.components["Model parameters (Final)"].licence == "CDLA-Permissive-2.0"
+    assert result.components["Model parameters (Final)"].licence_from == "release.license.data"
+    assert result.components["Model card"].licence_from == "release.license.distribution"
+    # a component's own licence wins over the global one, even when it is worse
+    comps[0] = {"name": "Model architecture", "license": "unlicensed"}
+    result = evaluate(from_data(_release(comps, {"distribution": {"name": "Apache-2.0"}})))
+    assert result.components["Model architecture"].status == "unlicensed"
+    assert result.label == "Unclassified" and result.progress[3] == pytest.approx(500 / 6)
+
+
+def test_missing_unlicensed_and_invalid_do_not_count_and_are_explained():
+    comps = _all(CLASS_III)
+    comps[1] = {"name": "Model parameters (Final)", "license": "CC-BY-NC-4.0"}
+    comps[2] = {"name": "Model card", "license": ""}
+    del comps[5]
+    result = evaluate(from_data(_release(comps)))
+    assert result.progress[3] == pytest.approx(300 / 6) and result.label == "Unclassified"
+    statuses = {n: r.status for n, r in result.components.items() if n in CLASS_III}
+    assert statuses["Model parameters (Final)"] == "invalid"
+    assert statuses["Model card"] == "unlicensed"
+    assert statuses["Evaluation results"] == "missing"
+    gaps = result.gaps(3)
+    assert len(gaps) == 3 and all(line.split(":")[0] in CLASS_III for line in gaps)
+
+
+@pytest.mark.parametrize("text", [
+    "", "[1, 2", "just a string", "- a\n- list", "framework: {}\n", "release: 7\n",
+    "release:\n  components: nope\n", "release:\n  components:\n    - 5\n    - {name: Bogus}\n    - {name: model card, license: [MIT]}\n",
+    "release:\n  license: MIT\n  components: [{name: Model card}]\n",
+    "release:\n  license: {code: {name: 5}}\n  components: [{}]\n",
+    "\x00\x01"
+])
+def test_malformed_descriptions_are_explained_never_raised(text):
+    desc = parse_description(text, "bad.yml")
+    result = evaluate(desc)
+    assert result.label == "Unclassified"
+    assert result.problems, "a malformed description must say what is wrong"
+    assert all(p.startswith("bad.yml") for p in result.problems)
+
+
+def test_problem_lines_name_the_line_and_key():
+    text = "framework:\n  name: Model Openness Framework\nrelease:\n  components:\n    - name: Modle card\n"
+    result = evaluate(parse_description(text, "m.yml"))
+    assert result.problems == ("m.yml:5: release.components[0]: unknown MOF component 'Modle card' "
+                               "(did you mean 'Model card'?); skipped",)
+
+
+def test_a_licence_that_does_not_parse_is_an_invalid_licence():
+    desc = parse_description("release: {components: [{name: Datasets, license: 'MIT AND (('}]}", "m.yml")
+    result = evaluate(desc).components["Datasets"]
+    assert result.status == "invalid" and "not an SPDX licence id or expression" in result.reason
