@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -16,7 +18,42 @@ def train_group() -> None:
 
 @click.group("export", no_args_is_help=True)
 def export_group() -> None:
-    """Export a glassworks checkpoint to other formats (Hugging Face MistralForCausalLM).
+    """Convert glassworks checkpoints to and from Hugging Face MistralForCausalLM folders.
 
-    Not built yet in this version.
+    Model presets and their parameter counts: `python -m glassworks.model.config`.
     """
+
+
+_existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+@export_group.command("hf")
+@click.argument("checkpoint_dir", type=_existing_dir)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Record the export as an `export-hf` stage manifest in this run directory.")
+@click.option("--max-shard-gb", type=click.FloatRange(min=0.001), default=5.0, show_default=True,
+              help="Split the weights into safetensors files of at most this many GiB.")
+def export_hf_command(checkpoint_dir: Path, out_dir: Path, run_dir: Path | None, max_shard_gb: float) -> None:
+    """Write OUT_DIR so that transformers' AutoModelForCausalLM.from_pretrained(OUT_DIR) loads
+    the checkpoint as MistralForCausalLM (config.json, safetensors, tokenizer files).
+
+    transformers is not needed to export, only to load the result.
+    """
+    from glassworks.model.hf import export_hf
+
+    export_hf(checkpoint_dir, out_dir, run_dir=run_dir, max_shard_bytes=int(max_shard_gb * 2**30))
+    click.echo(f"exported {checkpoint_dir} -> {out_dir} (MistralForCausalLM)")
+
+
+@export_group.command("from-hf")
+@click.argument("hf_dir", type=_existing_dir)
+@click.argument("checkpoint_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Record the import as a `checkpoint` stage manifest in this run directory.")
+def import_hf_command(hf_dir: Path, checkpoint_dir: Path, run_dir: Path | None) -> None:
+    """Turn a Hugging Face Mistral (or bias-free Llama) folder into a glassworks checkpoint."""
+    from glassworks.model.hf import import_hf
+
+    import_hf(hf_dir, checkpoint_dir, run_dir=run_dir)
+    click.echo(f"imported {hf_dir} -> {checkpoint_dir}")
