@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
+
+from glassworks.errors import GlassworksError
 
 
 def parse_roots(values: tuple[str, ...]) -> dict[str, Path]:
@@ -18,13 +21,24 @@ def parse_roots(values: tuple[str, ...]) -> dict[str, Path]:
     return roots
 
 
+def _passphrase(env: str | None) -> bytes | None:
+    if not env:
+        return None
+    value = os.environ.get(env)
+    if not value:
+        raise GlassworksError(f"--passphrase-env {env}: the environment variable is not set or empty")
+    return value.encode("utf-8")
+
+
 @click.group("audit", no_args_is_help=True)
 def audit_group() -> None:
-    """Verify provenance: hashes, manifest links and accounting of a run or bundle.
+    """Verify, sign and regenerate what a run or a release bundle claims.
 
-    Every stage writes a manifest under RUN_DIR/manifests/; `audit verify` recomputes every
-    recorded hash and walks the links between stages. Signing, in-toto export, corpus
-    regeneration and the audit report are not built yet.
+    Every stage writes a manifest under manifests/; `audit verify` recomputes every hash,
+    walks the links between stages, checks the counts, and for a bundle ties every manifest
+    to the shipped code and the MOF description to the files. `audit keygen` and `audit sign`
+    make an ed25519-signed in-toto/SLSA statement; `audit regenerate` re-runs the corpus
+    stages from the raw inputs and compares every output hash.
     """
 
 
@@ -35,18 +49,32 @@ def audit_group() -> None:
               help="Where an external root lives (e.g. data=./data), so its recorded inputs are re-hashed too.")
 @click.option("--unchecked-root", "unchecked", multiple=True, metavar="NAME",
               help="Accept the recorded files of an external root without re-hashing them (reported as skipped).")
+@click.option("--trusted-key", "trusted_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              metavar="PUB", help="Public key (PEM) of the maintainer; a signature by any other key fails.")
+@click.option("--trusted-fingerprint", "fingerprints", multiple=True, metavar="SHA256:HEX",
+              help="The maintainer's key by fingerprint, as `audit keygen` printed it.")
+@click.option("--strict", is_flag=True, help="Warnings fail too (unsigned bundle, unpinned key, dirty code).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write audit.md, audit.html and lineage.png into this folder.")
 @click.option("-v", "--verbose", is_flag=True, help="List passing and skipped checks too, not only failures and warnings.")
 @click.pass_context
 def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[str, ...], unchecked: tuple[str, ...],
+                   trusted_keys: tuple[str, ...], fingerprints: tuple[str, ...], strict: bool, report_dir: Path | None,
                    verbose: bool) -> None:
     """Recompute every hash and link recorded under PATH (a run directory or a bundle).
 
     Exits 0 only when every check passes; otherwise prints each failing file or record,
     with the manifest that made the claim, and exits 1.
     """
+    from glassworks.provenance.signing import TrustedKeys
     from glassworks.provenance.verify import FAIL, WARN, verify_run
 
-    report = verify_run(path, roots=parse_roots(roots), unchecked_roots=unchecked)
+    trusted = TrustedKeys.from_args(trusted_keys, fingerprints)
+    report = verify_run(path, roots=parse_roots(roots), unchecked_roots=unchecked, trusted=trusted, strict=strict)
+    if report_dir is not None:
+        from glassworks.provenance.report import write_report
+
+        written = write_report(report, report_dir)
     if as_json:
         click.echo(json.dumps(report.as_json(), sort_keys=True))
     else:
@@ -54,4 +82,67 @@ def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[s
             if verbose or finding.status in (FAIL, WARN):
                 click.echo(finding.line())
         click.echo(report.summary())
+        if report_dir is not None:
+            click.echo(f"report: {written.markdown}  {written.html}  {written.picture}")
     ctx.exit(0 if report.ok else 1)
+
+
+@audit_group.command("keygen")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for <name>.key (private, mode 0600) and <name>.pub.")
+@click.option("--name", default="signing", show_default=True, help="File name stem of the key pair.")
+@click.option("--passphrase-env", metavar="VAR", default=None,
+              help="Encrypt the private key with the passphrase in this environment variable.")
+def keygen_command(out_dir: Path, name: str, passphrase_env: str | None) -> None:
+    """Make an ed25519 key pair for signing releases; prints the public key's fingerprint."""
+    from glassworks.provenance.signing import generate_keypair
+
+    private, public, fp = generate_keypair(out_dir, name, _passphrase(passphrase_env))
+    click.echo(f"private key: {private} (keep it secret)")
+    click.echo(f"public key:  {public}")
+    click.echo(f"fingerprint: {fp}  (publish it; auditors pin it with --trusted-fingerprint)")
+
+
+@audit_group.command("sign")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The private key from `audit keygen`.")
+@click.option("--passphrase-env", metavar="VAR", default=None, help="Environment variable holding the key's passphrase.")
+def sign_command(path: Path, key_path: Path, passphrase_env: str | None) -> None:
+    """Sign PATH (a bundle or a run directory): every file and manifest, in an in-toto
+    Statement v1 with a SLSA provenance predicate, in a DSSE envelope under PATH/attestation/."""
+    from glassworks.provenance.attest import sign_tree
+    from glassworks.provenance.signing import load_private_key
+
+    result = sign_tree(path, load_private_key(key_path, _passphrase(passphrase_env)))
+    click.echo(f"signed {result.subjects} files with {result.fingerprint}")
+    click.echo(f"envelope:  {result.envelope}")
+    click.echo(f"statement: {result.statement}")
+    click.echo(f"key:       {result.public_key}")
+
+
+@audit_group.command("regenerate")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="An empty or new folder to regenerate into.")
+@click.option("--root", "roots", multiple=True, metavar="NAME=DIR",
+              help="Where the raw inputs live (data=DIR); default for a bundle: the data/ of its code archive.")
+@click.option("--recipe-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder that {recipe} paths in stage configs point to (default: configs/ of the code).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Tasks run at once (outputs do not depend on it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
+@click.pass_context
+def regenerate_command(ctx: click.Context, path: Path, workdir: Path, roots: tuple[str, ...], recipe_dir: Path | None,
+                       workers: int, as_json: bool) -> None:
+    """Re-run the corpus stages recorded in PATH's manifests from their raw inputs, and compare
+    every output hash with the record. Exits 0 only when every file matches; otherwise names
+    the first stage and file that diverge."""
+    from glassworks.provenance.regenerate import regenerate
+
+    result = regenerate(path, workdir, roots=parse_roots(roots), recipe_dir=recipe_dir, workers=workers)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), sort_keys=True))
+    else:
+        for line in result.lines():
+            click.echo(line)
+    ctx.exit(0 if result.ok else 1)

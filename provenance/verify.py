@@ -1,107 +1,70 @@
-"""Verify a run directory (or a bundle): every hash, every manifest link, every count.
+"""Verify a run directory or a release bundle: every hash, every manifest link, every count.
 
-The verifier only reads: it parses JSON, hashes files in streaming blocks and never
-executes or unpickles anything it finds. Each check yields a ``Finding``; the run passes
-only when no finding failed. Failures name the file or record and the manifest that made
-the claim, so an auditor can go straight to it.
+The verifier only reads: it parses JSON and YAML into plain values, hashes files in
+streaming blocks and reads archives as streams; it never executes, imports or unpickles
+anything it finds. Every file is hashed once (``TreeIndex``); each check yields a
+``Finding`` naming the file or record and the manifest that made the claim.
 
-Checks, per manifest: parses as JSON; matches the schema; its digest recomputes and its
-id and file name follow from it; its counts balance (in = kept + dropped + quarantined)
-and its file lists agree with their count, byte total and Merkle root. Per recorded file:
-present, inside its root, same size and sha256. Per link: every upstream id names a
-manifest that exists, and every input inside the run was produced by a listed upstream.
+Per manifest: parses; matches the schema; its digest recomputes and its id and file name
+follow from it; its counts balance (in = kept + dropped + quarantined); its file lists agree
+with their count, byte total and Merkle root. Per recorded file: inside its root, not a
+symlink, present, same size and sha256. Per link: every upstream id names a manifest that
+exists, and every input inside the run was produced by a listed upstream. Coverage: every
+file is recorded by some manifest (a run's logs/, reports/ and slurm/ excepted).
+
+A bundle (``model.yml`` + ``manifests/``) holds the manifests of the runs that made it. The
+stage that wrote the bundle (the one whose outputs include ``model.yml``, or a stage named
+``release*``) records bundle paths; the files the other manifests record were written in
+their own run directories, and are found in the bundle by path or by content (a checkpoint
+copied to ``checkpoints/final/``), in the code archive (raw inputs embedded in the
+repository), or are reported as not shipped (``audit regenerate`` rebuilds and checks the
+corpus). On top, ``bundle.check_bundle`` ties every manifest's code identity to the shipped
+code archive and the MOF description to the files, and ``attest.check_signature`` checks
+the signed statement against the tree and the auditor's trusted keys.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from glassworks.errors import GlassworksError
+from glassworks.provenance.findings import FAIL, PASS, SKIP, WARN, Finding, VerifyReport
 from glassworks.provenance.hashing import merkle_root, sha256_file
 from glassworks.provenance.manifest import load_manifest, manifest_digest, manifest_id, validate_manifest
+from glassworks.provenance.paths import UnsafePath, resolve_inside
 from glassworks.provenance.recorder import MANIFEST_DIR
+from glassworks.provenance.signing import TrustedKeys
+from glassworks.provenance.tree import ATTESTATION_DIR, UNRECORDED_DIRS, TreeIndex
 
-PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
-# Executor logs carry timestamps and host names, so no manifest records them; the facts
-# they hold that matter (counts) are recorded in the stage's manifest instead. Reports
-# (tables, charts) and Slurm scripts are drawn from the config and can be redrawn. Any
-# other file that no manifest records fails: a later stage could read it unnoticed.
-UNRECORDED_DIRS = ("logs/", "reports/", "slurm/")
+__all__ = ["FAIL", "PASS", "SKIP", "WARN", "Finding", "UNRECORDED_DIRS", "VerifyReport", "verify_run"]
 
 
-@dataclass(frozen=True)
-class Finding:
-    check: str  # manifest | schema | digest | counts | fileset | file | link | coverage
-    status: str  # pass | fail | warn | skip
-    subject: str  # the file or record the finding is about
-    detail: str = ""
-    manifest: str | None = None  # the manifest file that made the claim
-
-    def line(self) -> str:
-        where = f" (claimed by {self.manifest})" if self.manifest and self.manifest != self.subject else ""
-        return f"{self.status.upper():4} {self.check:8} {self.subject}{where}" + (f": {self.detail}" if self.detail else "")
-
-    def as_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-
-@dataclass
-class VerifyReport:
-    path: Path
-    findings: list[Finding] = field(default_factory=list)
-    manifests: int = 0
-    files_hashed: int = 0
-    bytes_hashed: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    @property
-    def failures(self) -> list[Finding]:
-        return [f for f in self.findings if f.status == FAIL]
-
-    def add(self, *args, **kwargs) -> None:
-        self.findings.append(Finding(*args, **kwargs))
-
-    def summary(self) -> str:
-        tally = Counter(f.status for f in self.findings)
-        verdict = "VERIFIED" if self.ok else "FAILED"
-        return (f"{verdict}: {self.path} — {self.manifests} manifests, {self.files_hashed} files "
-                f"({self.bytes_hashed:,} bytes) hashed; {tally[PASS]} checks passed, {tally[FAIL]} failed, "
-                f"{tally[WARN]} warnings, {tally[SKIP]} skipped")
-
-    def as_json(self) -> dict:
-        return {
-            "path": str(self.path),
-            "ok": self.ok,
-            "manifests": self.manifests,
-            "files_hashed": self.files_hashed,
-            "bytes_hashed": self.bytes_hashed,
-            "failures": len(self.failures),
-            "findings": [f.as_json() for f in self.findings],
-        }
-
-
-def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None,
-               unchecked_roots: tuple[str, ...] = ()) -> VerifyReport:
-    """Check everything recorded under ``path``.
+def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unchecked_roots: tuple[str, ...] = (),
+               trusted: TrustedKeys | None = None, strict: bool = False) -> VerifyReport:
+    """Check everything recorded under ``path`` (a run directory or a bundle).
 
     ``roots`` locates external roots (e.g. ``data``) whose recorded inputs are re-hashed;
-    a root that is neither given nor named in ``unchecked_roots`` fails, so nothing is
-    accepted unchecked unless the auditor says so.
+    a root that is neither given, nor found in a bundle, nor named in ``unchecked_roots``
+    fails, so nothing is accepted unchecked unless the auditor says so. ``trusted`` pins the
+    keys whose signature the auditor accepts; ``strict`` makes warnings fail.
     """
+    from glassworks.provenance.attest import check_signature
+    from glassworks.provenance.bundle import check_bundle, is_bundle, prepare_archives
+
     run_dir = Path(path)
     if not run_dir.is_dir():
         raise GlassworksError(f"{run_dir}: not a directory (expected a run directory or a bundle)")
-    report = VerifyReport(path=run_dir)
+    bundle = is_bundle(run_dir)
+    report = VerifyReport(path=run_dir, kind="bundle" if bundle else "run", strict=strict)
     manifest_dir = run_dir / MANIFEST_DIR
-    if not manifest_dir.is_dir():
+    if not manifest_dir.is_dir() or manifest_dir.is_symlink():
         report.add("manifest", FAIL, f"{MANIFEST_DIR}/", "no manifests directory: nothing was recorded here")
         return report
-    anchors = {"run": run_dir.resolve(), **{k: Path(v).resolve() for k, v in (roots or {}).items()}}
+    index = TreeIndex.build(run_dir, skip=() if bundle else UNRECORDED_DIRS, desc="verify: hashing")
+    artifacts = [size for rel, (_, size) in index.files.items() if not rel.startswith(f"{MANIFEST_DIR}/")]
+    report.files_hashed, report.bytes_hashed = len(artifacts), sum(artifacts)  # manifests are counted apart
+    for rel, why in sorted({**index.odd, **index.unreadable}.items()):
+        report.add("paths", FAIL, rel, why if rel in index.odd else f"cannot be read: {why}")
 
     manifests: dict[str, tuple[str, dict]] = {}  # id -> (manifest file, manifest)
     for file in sorted(manifest_dir.iterdir()):
@@ -109,7 +72,7 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None,
         if file.name.startswith(".") and file.name.endswith(".tmp"):
             report.add("manifest", WARN, rel, "left-over temporary file of an interrupted write")
             continue
-        if file.suffix != ".json" or not file.is_file():
+        if file.suffix != ".json" or not file.is_file() or file.is_symlink():
             report.add("manifest", WARN, rel, "not a manifest (ignored)")
             continue
         report.manifests += 1
@@ -117,28 +80,42 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None,
         if manifest is not None:
             manifests[manifest["id"]] = (rel, manifest)
 
-    unchecked = set(unchecked_roots) - set(anchors)
-    hashed: dict[tuple[str, str], tuple[str, int] | str] = {}
+    archives = prepare_archives(run_dir, index, manifests) if bundle else []
+    resolver = _Resolver(run_dir, index, roots or {}, set(unchecked_roots), bundle, archives)
     produced: dict[tuple[str, str], str] = {}  # a run file -> the manifest that wrote it
     for mid, (rel, manifest) in manifests.items():
         for rec in manifest["outputs"]["files"]:
             produced[(rec.get("root", "run"), rec["path"])] = mid
     for mid, (rel, manifest) in sorted(manifests.items()):
+        writes_bundle = bundle and _writes_bundle(manifest)
         for side in ("inputs", "outputs"):
             for rec in manifest[side]["files"]:
-                try:
-                    _check_file(report, rec, rel, anchors, unchecked, hashed)
-                except (OSError, ValueError) as exc:  # e.g. an embedded NUL in a crafted path
-                    report.add("file", FAIL, repr(rec["path"]), f"cannot be checked: {exc}", rel)
+                report.findings.append(resolver.check(rec, rel, writes_bundle))
         _check_links(report, manifest, rel, manifests, produced)
 
-    recorded = {p for (root, p) in hashed if root == "run"}
-    for file in sorted(run_dir.rglob("*")):
-        rel = file.relative_to(run_dir).as_posix()
-        skip = rel.startswith(f"{MANIFEST_DIR}/") or rel.startswith(UNRECORDED_DIRS)
-        if file.is_file() and not skip and rel not in recorded:
+    signed = check_signature(report, run_dir, index, trusted or TrustedKeys())
+    recorded = {p for (root, p) in produced if root == "run"} | {
+        rec["path"] for _, m in manifests.values() for rec in m["inputs"]["files"] if rec.get("root", "run") == "run"}
+    recorded_content = resolver.recorded_content(manifests) if bundle else set()
+    for rel, key in index.files.items():
+        if rel.startswith(f"{MANIFEST_DIR}/") or rel in recorded:
+            continue
+        if key in recorded_content:
+            report.add("coverage", PASS, rel, "a copy of a recorded artifact")
+        elif rel in signed:
+            report.add("coverage", PASS, rel, "not in any manifest, but covered by the signed statement")
+        else:
             report.add("coverage", FAIL, rel, "file is not recorded by any manifest (added, or its manifest is gone)")
+    if bundle:
+        check_bundle(report, run_dir, index, manifests, archives)
     return report
+
+
+def _writes_bundle(manifest: dict) -> bool:
+    """The stage that wrote the bundle records bundle paths under the run root."""
+    name = manifest["stage"]["name"]
+    return name == "release" or name.startswith("release.") or any(
+        rec["path"] == "model.yml" and rec.get("root", "run") == "run" for rec in manifest["outputs"]["files"])
 
 
 def _check_manifest(report: VerifyReport, file: Path, rel: str) -> dict | None:
@@ -178,44 +155,88 @@ def _check_manifest(report: VerifyReport, file: Path, rel: str) -> dict | None:
     return manifest
 
 
-def _check_file(report: VerifyReport, rec: dict, manifest_rel: str, anchors: dict[str, Path],
-                unchecked: set[str], hashed: dict) -> None:
-    root = rec.get("root", "run")
-    key = (root, rec["path"])
-    if root not in anchors:
-        if key not in hashed:
-            hashed[key] = "skipped"
-            if root in unchecked:
-                report.add("file", SKIP, f"{root}:{rec['path']}", f"external root '{root}' left unchecked", manifest_rel)
-            else:
-                report.add("file", FAIL, f"{root}:{rec['path']}",
-                           f"external root '{root}' not given: --root {root}=DIR checks it, --unchecked-root {root} "
-                           "accepts it unchecked", manifest_rel)
-        return
-    subject = rec["path"] if root == "run" else f"{root}:{rec['path']}"
-    if key not in hashed:
-        target = anchors[root] / rec["path"]
-        if target.is_symlink() or not target.resolve().is_relative_to(anchors[root]):
-            hashed[key] = "escapes"
-        elif not target.is_file():
-            hashed[key] = "missing"
+class _Resolver:
+    """Finds the bytes a record speaks of, and says whether they are the recorded ones."""
+
+    def __init__(self, run_dir: Path, index: TreeIndex, roots: dict, unchecked: set[str], bundle: bool, archives: list):
+        self.run_dir, self.index, self.bundle, self.archives = run_dir, index, bundle, archives
+        self.anchors = {k: Path(v).resolve() for k, v in roots.items()}
+        self.unchecked = unchecked - set(self.anchors)
+        self.external: dict[tuple[str, str], tuple[str, int] | str] = {}  # hashes of files outside the tree
+
+    def recorded_content(self, manifests: dict) -> set[tuple[str, int]]:
+        """(sha256, size) of every file any manifest records: a bundle file with one of these is a copy."""
+        return {(rec["sha256"], rec["bytes"]) for _, m in manifests.values()
+                for side in ("inputs", "outputs") for rec in m[side]["files"]}
+
+    def check(self, rec: dict, manifest_rel: str, writes_bundle: bool) -> Finding:
+        root, rel = rec.get("root", "run"), rec["path"]
+        subject = rel if root == "run" else f"{root}:{rel}"
+        want = (rec["sha256"], rec["bytes"])
+        if root == "run":
+            state = self._in_tree(rel)
+            if state == "missing" and self.bundle and not writes_bundle:
+                return self._elsewhere_in_bundle(want, subject, manifest_rel,
+                                                 "not shipped in the bundle (`audit regenerate` rebuilds and checks it)")
+        elif root in self.anchors:
+            state = self._external(root, rel)
         else:
-            hashed[key] = sha256_file(target)
-            report.files_hashed += 1
-            report.bytes_hashed += hashed[key][1]
-    state = hashed[key]
-    if state == "skipped":
-        return
-    if state == "escapes":
-        report.add("file", FAIL, subject, "is a symlink or leaves its root; refused", manifest_rel)
-    elif state == "missing":
-        report.add("file", FAIL, subject, "recorded file is missing", manifest_rel)
-    elif state != (rec["sha256"], rec["bytes"]):
-        sha, size = state
-        detail = f"size {size} != recorded {rec['bytes']}" if size != rec["bytes"] else "sha256 differs from the record"
-        report.add("file", FAIL, subject, f"content changed: {detail}", manifest_rel)
-    else:
-        report.add("file", PASS, subject, manifest=manifest_rel)
+            if self.bundle:
+                for archive in self.archives:
+                    got = archive.members.get(f"{root}/{rel}")
+                    if got is not None:
+                        return self._compare(got, want, subject, manifest_rel, f"in the code archive {archive.rel}")
+                if want in self.index.by_hash:
+                    return self._elsewhere_in_bundle(want, subject, manifest_rel, "")
+            if root in self.unchecked:
+                return Finding("file", SKIP, subject, f"external root '{root}' left unchecked", manifest_rel)
+            return Finding("file", FAIL, subject, f"external root '{root}' not given: --root {root}=DIR checks it, "
+                           f"--unchecked-root {root} accepts it unchecked", manifest_rel)
+        if isinstance(state, str):
+            return Finding("file", FAIL, subject, state, manifest_rel)
+        return self._compare(state, want, subject, manifest_rel)
+
+    def _in_tree(self, rel: str) -> tuple[str, int] | str:
+        if rel in self.index.files:
+            return self.index.files[rel]
+        if rel in self.index.odd:
+            return "is a symlink or leaves its root; refused"
+        if rel in self.index.unreadable:
+            return f"cannot be read: {self.index.unreadable[rel]}"
+        if rel.startswith(ATTESTATION_DIR):
+            return "lies in attestation/, which only signatures may use"
+        if not self.bundle and rel.startswith(UNRECORDED_DIRS):  # recorded although its folder usually is not
+            return self._external("run", rel)
+        return "missing"
+
+    def _external(self, root: str, rel: str) -> tuple[str, int] | str:
+        key = (root, rel)
+        if key not in self.external:
+            base = self.anchors.get(root, self.run_dir.resolve())
+            try:
+                target = resolve_inside(base, rel)
+                self.external[key] = sha256_file(target) if target.is_file() else "missing"
+            except UnsafePath:
+                self.external[key] = "is a symlink or leaves its root; refused"
+            except (OSError, ValueError) as exc:  # e.g. an embedded NUL in a crafted path
+                self.external[key] = f"cannot be checked: {exc}"
+        state = self.external[key]
+        return "recorded file is missing" if state == "missing" else state
+
+    def _elsewhere_in_bundle(self, want, subject: str, manifest_rel: str, otherwise: str) -> Finding:
+        copies = self.index.by_hash.get(want)
+        if copies:
+            return Finding("file", PASS, subject, f"shipped as {copies[0]}", manifest_rel)
+        if otherwise:
+            return Finding("file", SKIP, subject, otherwise, manifest_rel)
+        return Finding("file", FAIL, subject, "recorded file is missing", manifest_rel)
+
+    @staticmethod
+    def _compare(got: tuple[str, int], want: tuple[str, int], subject: str, manifest_rel: str, where: str = "") -> Finding:
+        if got == want:
+            return Finding("file", PASS, subject, where, manifest_rel)
+        detail = f"size {got[1]} != recorded {want[1]}" if got[1] != want[1] else "sha256 differs from the record"
+        return Finding("file", FAIL, subject, f"content changed: {detail}" + (f" ({where})" if where else ""), manifest_rel)
 
 
 def _check_links(report: VerifyReport, manifest: dict, rel: str, manifests: dict, produced: dict) -> None:
