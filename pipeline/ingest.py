@@ -82,9 +82,24 @@ def writer_counts(logs: Path, tasks: int) -> dict:
         writer = [step for step in steps if "accounting writer" in step.get("name", "")]
         if not writer:
             raise GlassworksError(f"{path}: no accounting writer stats (did the pipeline run?)")
-        for key, value in writer[0]["stats"].items():
-            total[key] = total.get(key, 0) + (value["total"] if isinstance(value, dict) else value)
+        counters = {key: value["total"] if isinstance(value, dict) else value for key, value in writer[0]["stats"].items()}
+        _check_nothing_lost(path, steps, counters)
+        for key, value in counters.items():
+            total[key] = total.get(key, 0) + value
     return total
+
+
+def _check_nothing_lost(path: Path, steps: list[dict], writer: dict) -> None:
+    """Every document a task's reader yielded must reach its accounting writer: a step that
+    discards documents instead of marking them would otherwise go unnoticed."""
+    readers = [step for step in steps if "READER" in step.get("name", "")]
+    if not readers:
+        return
+    stat = readers[0]["stats"].get("documents", 0)
+    read = stat["total"] if isinstance(stat, dict) else stat
+    if read != writer.get("in", 0):
+        raise GlassworksError(f"{path}: the reader yielded {read} documents but the accounting writer saw "
+                              f"{writer.get('in', 0)}: a step lost documents without marking them")
 
 
 def run_quietly(executor, logs: Path, stage: str = STAGE) -> None:

@@ -215,6 +215,7 @@ class CodeTreeReader(PipelineStep):
         repos = [p for p in entries if p.is_dir()]
         if rank == 0:  # a file beside the repositories belongs to none: quarantined, not ignored
             for stray in (p for p in entries if p.is_file()):
+                self.stat_update("documents")  # as datatrove's readers count what they yield
                 yield mark_quarantined(Document(text="", id=stray.name, metadata={"path": stray.name,
                                                 "bytes": stray.stat().st_size}), "not_in_a_repository")
         # contiguous slices, so the concatenated shards keep (repo, path) order for exact dedup
@@ -223,6 +224,7 @@ class CodeTreeReader(PipelineStep):
             licences = licence_files(repo)
             self.stat_update("repositories")
             for file in sorted(p for p in repo.rglob("*") if p.is_file()):
+                self.stat_update("documents")
                 yield self._document(repo, file, licences)
 
     def _document(self, repo: Path, file: Path, licences: list[str]) -> Document:
