@@ -21,8 +21,8 @@ every layer then calls with ``q [B, Sq, H, D]`` and ``k, v [B, Sk, Hkv, D]``, GQ
 - ``xformers``: ``memory_efficient_attention`` on CUDA only; GQA as xformers' 5-D grouped
   layout with expanded (stride-0) KV; packed documents as a block-diagonal causal (local)
   bias over the flattened batch. Slot masks go to SDPA (one decode query gains nothing).
-- ``flex``: FlexAttention with a block mask from the same predicate (compiled on CUDA,
-  the unfused reference implementation on CPU, which is for tests, not speed).
+- ``flex``: FlexAttention with a block mask from the same predicate (compiled on CUDA;
+  on CPU the unfused reference implementation, forward only: torch has no CPU backward).
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def save_checkpoint(model, out_dir: str | Path, state: CheckpointState = Checkpo
     tensors = {name: t.detach().contiguous() for name, t in model.state_dict().items()}
     files = tokenizer_files(tokenizer_dir) if tokenizer_dir is not None else []
     return write_checkpoint(out_dir, model.config, tensors, state, files, run_dir=run_dir,
-                            inputs=[Path(tokenizer_dir)] if tokenizer_dir is not None else [])
+                            inputs={"tokenizer": Path(tokenizer_dir)} if tokenizer_dir is not None else {})
 
 
 def tokenizer_files(tokenizer_dir: str | Path) -> list[Path]:
@@ -77,11 +77,12 @@ def tokenizer_files(tokenizer_dir: str | Path) -> list[Path]:
 
 def write_checkpoint(out_dir: str | Path, config: ModelConfig, tensors: dict, state: CheckpointState,
                      tokenizer: list[Path], run_dir: str | Path | None = None,
-                     inputs: list[Path] | None = None) -> Path:
-    """Write weights, config, sidecar and tokenizer files; record a stage when ``run_dir`` is given."""
+                     inputs: dict[str, Path] | None = None) -> Path:
+    """Write weights, config, sidecar and tokenizer files; record a stage when ``run_dir`` is
+    given, with ``inputs`` (root name -> path) as what it was made from."""
     out_dir = Path(out_dir)
     recorded = {"model": config, "state": state}
-    with _maybe_record(run_dir, "checkpoint", recorded, inputs or [], out_dir) as rec:
+    with maybe_record(run_dir, "checkpoint", recorded, inputs or {}, ("checkpoint", out_dir)) as rec:
         with staged_directory(out_dir) as tmp:
             from safetensors.torch import save_file
 
@@ -120,26 +121,21 @@ def staged_directory(out_dir: Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def _maybe_record(run_dir, stage: str, config, inputs: list[Path], output: Path):
-    """``record_stage`` around the write when there is a run directory; paths outside it
-    are recorded under named roots (``input0``..., ``output``) that verify re-hashes."""
+def maybe_record(run_dir, stage: str, config, inputs: dict[str, Path], output: tuple[str, Path]):
+    """``record_stage`` around the write when there is a run directory. Inputs and output
+    outside it are recorded under the given root names (``--root NAME=DIR`` for verify)."""
     if run_dir is None:
         yield None
         return
     from glassworks.provenance.recorder import record_stage
 
     run = Path(run_dir).resolve()
-    roots = {}
-    for i, path in enumerate(inputs):
-        if not path.resolve().is_relative_to(run):
-            roots[f"input{i}" if len(inputs) > 1 else "input"] = path
-    if not output.resolve().is_relative_to(run):
-        roots["output"] = output
+    roots = {name: path for name, path in [*inputs.items(), output] if not Path(path).resolve().is_relative_to(run)}
     with record_stage(run, stage, STAGE_VERSION, config, roots=roots, unit="checkpoints") as rec:
-        for path in inputs:
+        for path in inputs.values():
             rec.input(path)
         yield rec
-        rec.output(output)
+        rec.output(output[1])
         rec.counts.add_in(1)
         rec.counts.keep(1)
 
@@ -158,7 +154,7 @@ def _fsync(path: Path) -> None:
 def read_config(checkpoint_dir: str | Path) -> ModelConfig:
     """The model config of a checkpoint; errors name the file and the key."""
     path = Path(checkpoint_dir) / CONFIG_FILE
-    data = _read_json(path, what="config")
+    data = read_json(path, what="config")
     if data.get("format") != FORMAT or data.get("format_version") != FORMAT_VERSION:
         raise GlassworksError(f"{path}: not a glassworks checkpoint config (format {data.get('format')!r} "
                               f"version {data.get('format_version')!r}; expected {FORMAT!r} {FORMAT_VERSION})")
@@ -169,7 +165,7 @@ def read_config(checkpoint_dir: str | Path) -> ModelConfig:
 
 def read_state(checkpoint_dir: str | Path) -> CheckpointState:
     path = Path(checkpoint_dir) / STATE_FILE
-    data = _read_json(path, what="state sidecar")
+    data = read_json(path, what="state sidecar")
     data.pop("files", None)
     return from_dict(CheckpointState, data, origin=str(path))
 
@@ -242,7 +238,7 @@ def _expected_shapes(model) -> dict[str, tuple[int, ...]]:
 
 
 def _check_hash(checkpoint_dir: Path, weights: Path) -> None:
-    recorded = _read_json(checkpoint_dir / STATE_FILE, what="state sidecar").get("files", {}).get(WEIGHTS_FILE)
+    recorded = read_json(checkpoint_dir / STATE_FILE, what="state sidecar").get("files", {}).get(WEIGHTS_FILE)
     if recorded is None or not weights.is_file():
         return  # a hand-made checkpoint without a recorded hash; the shape checks still apply
     actual = sha256_file(weights)[0]
@@ -251,7 +247,7 @@ def _check_hash(checkpoint_dir: Path, weights: Path) -> None:
                               f"{checkpoint_dir / STATE_FILE}: the weights are corrupt or were replaced")
 
 
-def _read_json(path: Path, what: str) -> dict:
+def read_json(path: Path, what: str) -> dict:
     if not path.is_file():
         raise GlassworksError(f"{path}: {what} not found; is {path.parent} a glassworks checkpoint?")
     try:

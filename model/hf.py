@@ -23,8 +23,8 @@ from glassworks.model.checkpoint import (
     TOKENIZER_FILES,
     WEIGHTS_FILE,
     CheckpointState,
-    _maybe_record,
-    _read_json,
+    maybe_record,
+    read_json,
     check_shapes,
     read_config,
     staged_directory,
@@ -113,7 +113,7 @@ def export_hf(checkpoint_dir: str | Path, out_dir: str | Path, run_dir: str | Pa
     weights = checkpoint_dir / WEIGHTS_FILE
     tokenizer = checkpoint_dir / TOKENIZER_DIR
     recorded = {"target": "MistralForCausalLM", "max_shard_bytes": max_shard_bytes}
-    with _maybe_record(run_dir, "export-hf", recorded, [checkpoint_dir], out_dir):
+    with maybe_record(run_dir, "export-hf", recorded, {"checkpoint": checkpoint_dir}, ("hf", out_dir)):
         with staged_directory(out_dir) as tmp, safe_open(str(weights), framework="pt") as handle:
             names = list(handle.keys())
             from glassworks.model.transformer import build
@@ -173,8 +173,8 @@ def special_token_ids(tokenizer_dir: Path) -> dict[str, int | None]:
     config_file, json_file, sp_file = (tokenizer_dir / n for n in ("tokenizer_config.json", "tokenizer.json",
                                                                   "tokenizer.model"))
     if config_file.is_file() and json_file.is_file():
-        tok_config = _read_json(config_file, what="tokenizer config")
-        vocab = _vocabulary(_read_json(json_file, what="tokenizer"))
+        tok_config = read_json(config_file, what="tokenizer config")
+        vocab = _vocabulary(read_json(json_file, what="tokenizer"))
         for key in ("bos", "eos", "pad"):
             token = tok_config.get(f"{key}_token")
             token = token.get("content") if isinstance(token, dict) else token
@@ -207,10 +207,10 @@ def import_hf(hf_dir: str | Path, checkpoint_dir: str | Path, run_dir: str | Pat
     from safetensors import safe_open
 
     hf_dir = Path(hf_dir)
-    config = config_from_hf(_read_json(hf_dir / "config.json", what="Hugging Face config"), hf_dir / "config.json")
+    config = config_from_hf(read_json(hf_dir / "config.json", what="Hugging Face config"), hf_dir / "config.json")
     index_file = hf_dir / "model.safetensors.index.json"
     if index_file.is_file():
-        files = sorted(set(_read_json(index_file, what="weight index").get("weight_map", {}).values()))
+        files = sorted(set(read_json(index_file, what="weight index").get("weight_map", {}).values()))
     else:
         files = [WEIGHTS_FILE]
     tensors = {}
@@ -228,7 +228,7 @@ def import_hf(hf_dir: str | Path, checkpoint_dir: str | Path, run_dir: str | Pat
     expected = {n: tuple(t.shape) for n, t in build(config, device="meta").state_dict().items()}
     check_shapes(hf_dir / files[0], {n: tuple(t.shape) for n, t in tensors.items()}, expected)
     tokenizer = [hf_dir / n for n in TOKENIZER_FILES if (hf_dir / n).is_file()]
-    return write_checkpoint(checkpoint_dir, config, tensors, state, tokenizer, run_dir=run_dir, inputs=[hf_dir])
+    return write_checkpoint(checkpoint_dir, config, tensors, state, tokenizer, run_dir=run_dir, inputs={"hf": hf_dir})
 
 
 def config_from_hf(data: dict, path: Path) -> ModelConfig:
