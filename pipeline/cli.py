@@ -127,3 +127,12 @@ def _register_quality_commands() -> None:
 
 
 _register_quality_commands()
+
+
+def _register_dedup_command() -> None:
+    from glassworks.pipeline.dedup.cli import dedup_command
+
+    corpus_group.add_command(dedup_command)
+
+
+_register_dedup_command()

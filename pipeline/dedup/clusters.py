@@ -1,0 +1,160 @@
+"""Pass 3 of 5 (clusters, one task): edges to clusters, and the one document each cluster keeps.
+
+Connected components of the edge graph over all documents (union-find with numpy: roots
+hook onto the smaller root, paths are halved until every edge's ends agree). The kept
+document of a cluster is chosen by a rule that depends on the documents alone, never on
+which task read them or in what order, so any task count keeps the same set:
+
+    longest text (characters), then highest quality score (none counts lowest),
+    then smallest id, then source name, then input file and line.
+
+Every document of a cluster gets the kept document's cluster key as its cluster name.
+datatrove's stage 3 instead keeps whichever member its merge visits first.
+
+Memory: the ``DOC_RECORD`` table (29 bytes per document) plus the parent array (4 bytes),
+the cluster sizes (4) and the output record (14): about 51 bytes per document, plus 16
+per edge twice (the edges and their dense copy), plus the ids of documents in clusters.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from glassworks.pipeline.dedup.signatures import load_docs
+
+ASSIGNMENT = np.dtype([("cluster", "<u8"), ("size", "<u4"), ("kept", "u1"), ("exact", "u1")])
+_LOW = np.uint64(0xFFFFFFFF)
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Root (smallest member) of each of ``n`` nodes' connected component, for edges a[i]-b[i]."""
+    dtype = np.int32 if n < 2**31 else np.int64
+    parent = np.arange(n, dtype=dtype)
+    a, b = a.astype(dtype), b.astype(dtype)
+    while True:
+        while True:  # full path compression: every node points at its root
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+        ra, rb = parent[a], parent[b]
+        apart = ra != rb
+        if not apart.any():
+            return parent
+        ra, rb = ra[apart], rb[apart]
+        low, high = np.minimum(ra, rb), np.maximum(ra, rb)
+        np.minimum.at(parent, high, low)  # a root only ever moves to a smaller root: no cycles
+
+
+def _id_lines(work: Path, task: int, numbers: np.ndarray) -> list[list]:
+    """[id, source, file, line] of the given document numbers (ascending) of one task."""
+    wanted, out = iter(numbers.tolist()), []
+    nxt = next(wanted, None)
+    with open(work / "ids" / f"{task:05d}.jsonl", encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            if nxt is None:
+                break
+            if number == nxt:
+                out.append(json.loads(line))
+                nxt = next(wanted, None)
+    if len(out) != len(numbers):
+        raise ValueError(f"{work}/ids/{task:05d}.jsonl: fewer id records than documents (a signature task died?)")
+    return out
+
+
+def _name_key(name: list) -> tuple[str, str, str, int]:
+    doc_id, source, file, line = name
+    return str(doc_id), str(source), str(file or ""), int(line or 0)
+
+
+def load_assignment(work: Path, task: int) -> np.ndarray:
+    return np.load(Path(work) / "clusters" / f"{task:05d}.npy")
+
+
+def load_removed(work: Path, task: int) -> dict[int, list]:
+    """Document number -> [kept id, kept source] for the removed documents of one task."""
+    with open(Path(work) / "clusters" / f"{task:05d}.removed.jsonl", encoding="utf-8") as lines:
+        return {record[0]: record[1:] for record in map(json.loads, lines)}
+
+
+class DedupClusters(PipelineStep):
+    """Pass 3: components, kept documents and each task's ``clusters/<task>.npy`` assignment."""
+
+    name = "🔗 dedup clusters"
+    type = "🫂 - DEDUP"
+
+    def __init__(self, work: str | Path, signature_tasks: int):
+        super().__init__()
+        self.work = Path(work)
+        self.signature_tasks = signature_tasks
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if world_size != 1:
+            raise ValueError("the clusters pass sees every edge at once: run it as exactly 1 task")
+        docs = [load_docs(self.work, t) for t in range(self.signature_tasks)]
+        sizes = np.array([len(d) for d in docs], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        table = np.concatenate(docs)
+        del docs
+        edges = [np.load(p) for p in sorted((self.work / "edges").glob("*.npy"))]
+        edges = np.concatenate(edges) if edges else np.zeros((0, 2), np.uint64)
+        dense = offsets[(edges >> np.uint64(32)).astype(np.int64)] + (edges & _LOW).astype(np.int64)
+        del edges
+        root = components(len(table), dense[:, 0], dense[:, 1])
+        del dense
+        size = np.bincount(root, minlength=len(table)).astype(np.uint32)[root]
+        out = np.zeros(len(table), ASSIGNMENT)
+        out["cluster"], out["size"], out["kept"] = table["key"], size, 1
+        keeper = self._keepers(table, root, size, offsets)
+        self.stat_update("documents", value=len(table))
+        self.stat_update("clusters", value=int(len(np.unique(root[size > 1]))))
+        removed = np.flatnonzero(keeper != np.arange(len(table)))
+        self.stat_update("removed", value=len(removed))
+        out["cluster"] = table["key"][keeper]
+        out["kept"][removed] = 0
+        out["exact"][removed] = table["text_hash"][removed] == table["text_hash"][keeper[removed]]
+        self._write(out, keeper, removed, offsets)
+        return
+        yield
+
+    def _keepers(self, table: np.ndarray, root: np.ndarray, size: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """For every document, the index of its cluster's kept document (itself when alone)."""
+        keeper = np.arange(len(table))
+        members = np.flatnonzero(size > 1)
+        if not len(members):
+            return keeper
+        task = np.searchsorted(offsets, members, side="right") - 1
+        names = []
+        for t in np.unique(task):
+            names.extend(_id_lines(self.work, int(t), members[task == t] - offsets[t]))
+        self._names = dict(zip(members.tolist(), names))
+        order_by_name = np.empty(len(members), np.int64)
+        by_name = sorted(range(len(members)), key=lambda i: _name_key(names[i]))
+        order_by_name[by_name] = np.arange(len(members))
+        quality = np.nan_to_num(table["quality"][members].astype(np.float64), nan=-np.inf)
+        order = np.lexsort((order_by_name, -quality, -table["length"][members].astype(np.float64), root[members]))
+        ranked = members[order]
+        first = np.concatenate([[True], root[ranked[1:]] != root[ranked[:-1]]])
+        best_of_root = dict(zip(root[ranked[first]].tolist(), ranked[first].tolist()))
+        keeper[members] = [best_of_root[r] for r in root[members].tolist()]
+        return keeper
+
+    def _write(self, out: np.ndarray, keeper: np.ndarray, removed: np.ndarray, offsets: np.ndarray) -> None:
+        folder = self.work / "clusters"
+        folder.mkdir(parents=True, exist_ok=True)
+        removed_set = iter(removed.tolist())
+        nxt = next(removed_set, None)
+        for t in range(self.signature_tasks):
+            lo, hi = int(offsets[t]), int(offsets[t + 1])
+            np.save(folder / f"{t:05d}.npy", out[lo:hi])
+            with open(folder / f"{t:05d}.removed.jsonl", "w", encoding="utf-8") as lines:
+                while nxt is not None and nxt < hi:
+                    kept_id, kept_source = self._names[int(keeper[nxt])][:2]
+                    lines.write(json.dumps([nxt - lo, kept_id, kept_source], ensure_ascii=False) + "\n")
+                    nxt = next(removed_set, None)
+

@@ -1,0 +1,106 @@
+"""Reading many sources as one corpus, and writing what dedup kept and removed, per source.
+
+Global dedup compares every document with every other, whatever source it came from, so
+one reader spreads the files of all sources over the tasks; each document carries its
+source name in ``metadata.dedup.source`` from then on. The writer sends each document
+through one door (``kept/``, ``removed/`` or ``quarantine/``, then its source) and counts
+it, in the same stats names as the recipes' ``AccountingWriter``, so the stage balances.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from glassworks.pipeline.documents import DROP, QUARANTINE, _GzipJsonl, document_json
+from glassworks.pipeline.readers import JsonlDocumentReader
+
+SKIPPED_FOLDERS = frozenset({"dropped", "quarantine", "quarantined"})  # an upstream stage's side doors
+PATTERNS = ("*.jsonl", "*.jsonl.gz")
+
+
+def source_files(folder: Path) -> list[str]:
+    """JSONL(.gz) files under ``folder``, relative and sorted, outside dropped/quarantine folders."""
+    found = set()
+    for pattern in PATTERNS:
+        for path in folder.rglob(pattern):
+            rel = path.relative_to(folder)
+            if path.is_file() and not SKIPPED_FOLDERS & set(rel.parts[:-1]):
+                found.add(rel.as_posix())
+    return sorted(found)
+
+
+def task_files(sources: dict[str, Path], rank: int, world_size: int) -> list[tuple[str, str]]:
+    """(source, file) pairs of one task: every world_size-th file of the sorted list of all sources."""
+    every = [(name, rel) for name in sorted(sources) for rel in source_files(Path(sources[name]))]
+    return every[rank::world_size]
+
+
+def source_of(doc: Document) -> str:
+    return doc.metadata["dedup"]["source"]
+
+
+class SourcesReader(PipelineStep):
+    """One document per JSONL line of every source (glassworks' accounted JSONL reader);
+    the same task reads the same files in every pass, which the passes rely on."""
+
+    name = "📚 sources (accounted)"
+    type = "📖 - READER"
+
+    def __init__(self, sources: dict[str, str | Path]):
+        super().__init__()
+        self.sources = {name: Path(folder) for name, folder in sources.items()}
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        readers = {}
+        for source, rel in task_files(self.sources, rank, world_size):
+            if source not in readers:
+                readers[source] = JsonlDocumentReader(str(self.sources[source]))
+            self.stat_update("files")
+            for doc in readers[source].read_file(rel):
+                doc.metadata["dedup"] = {"source": source}
+                self.stat_update("documents")
+                yield doc
+
+
+class DedupWriter(PipelineStep):
+    """Write each document to ``<out>/{kept,removed,quarantine}/<source>/<rank>.jsonl.gz`` and count
+    it, in total (``in``, ``kept``, ``dropped/<reason>``, ``quarantined``) and per source."""
+
+    name = "📒 accounting writer (dedup)"
+    type = "✍️ - WRITER"
+
+    def __init__(self, output_dir: str | Path):
+        super().__init__()
+        self.output_dir = Path(output_dir)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        files: dict[tuple[str, str], _GzipJsonl] = {}
+        try:
+            for doc in data:
+                source = source_of(doc)
+                if QUARANTINE in doc.metadata:
+                    door, counters = "quarantine", ["quarantined"]
+                elif DROP in doc.metadata:
+                    door, counters = "removed", [f"dropped/{doc.metadata[DROP]}"]
+                else:
+                    door, counters = "kept", ["kept"]
+                    self.update_doc_stats(doc)
+                    spans = doc.metadata["dedup"].get("spans_removed", 0)
+                    if spans:
+                        self.stat_update(f"source/{source}/spans_removed", value=spans)
+                for counter in ("in", *counters):
+                    self.stat_update(counter)
+                    self.stat_update(f"source/{source}/{counter}")
+                key = (door, source)
+                if key not in files:
+                    files[key] = _GzipJsonl(self.output_dir / door / key[1] / f"{rank:05d}.jsonl.gz")
+                files[key].write(document_json(doc))
+                yield doc
+        finally:
+            for handle in files.values():
+                handle.close()
