@@ -31,7 +31,7 @@ _existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
 @click.argument("checkpoint_dir", type=_existing_dir)
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Record the export as an `export-hf` stage manifest in this run directory.")
+              help="Record the export as an `export_hf` stage manifest in this run directory.")
 @click.option("--max-shard-gb", type=click.FloatRange(min=0.001), default=5.0, show_default=True,
               help="Split the weights into safetensors files of at most this many GiB.")
 def export_hf_command(checkpoint_dir: Path, out_dir: Path, run_dir: Path | None, max_shard_gb: float) -> None:

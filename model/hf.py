@@ -113,7 +113,7 @@ def export_hf(checkpoint_dir: str | Path, out_dir: str | Path, run_dir: str | Pa
     weights = checkpoint_dir / WEIGHTS_FILE
     tokenizer = checkpoint_dir / TOKENIZER_DIR
     recorded = {"target": "MistralForCausalLM", "max_shard_bytes": max_shard_bytes}
-    with maybe_record(run_dir, "export-hf", recorded, {"checkpoint": checkpoint_dir}, ("hf", out_dir)):
+    with maybe_record(run_dir, "export_hf", recorded, {"checkpoint": checkpoint_dir}, ("hf", out_dir)):
         with staged_directory(out_dir) as tmp, safe_open(str(weights), framework="pt") as handle:
             names = list(handle.keys())
             from glassworks.model.transformer import build

@@ -1,6 +1,7 @@
 """Shared fixtures of the model tests: a small model with a window that binds early."""
 
 import dataclasses
+import json
 
 import pytest
 
@@ -27,3 +28,21 @@ def tokens():
     import torch
 
     return torch.randint(0, 256, (2, 100), generator=torch.Generator().manual_seed(7))
+
+
+@pytest.fixture
+def tokenizer_dir(tmp_path):
+    """A real (tiny) SentencePiece tokenizer directory, as the tokenizer stage writes one."""
+    import io
+
+    import sentencepiece as spm
+
+    text = ["the quick brown fox jumps over the lazy dog", "open models need open data", "glass works"] * 30
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(text), model_writer=model, vocab_size=40,
+                                   model_type="bpe", bos_id=1, eos_id=2, unk_id=0, minloglevel=2)
+    folder = tmp_path / "tokenizer"
+    folder.mkdir()
+    (folder / "tokenizer.model").write_bytes(model.getvalue())
+    (folder / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<s>", "eos_token": "</s>"}))
+    return folder

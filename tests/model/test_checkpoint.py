@@ -13,24 +13,6 @@ from glassworks.model.transformer import build
 from glassworks.provenance.verify import verify_run
 
 
-@pytest.fixture
-def tokenizer_dir(tmp_path):
-    """A real (tiny) SentencePiece tokenizer directory, as the tokenizer stage writes one."""
-    import io
-
-    import sentencepiece as spm
-
-    text = ["the quick brown fox jumps over the lazy dog", "open models need open data", "glass works"] * 30
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(text), model_writer=model, vocab_size=40,
-                                   model_type="bpe", bos_id=1, eos_id=2, unk_id=0, minloglevel=2)
-    folder = tmp_path / "tokenizer"
-    folder.mkdir()
-    (folder / "tokenizer.model").write_bytes(model.getvalue())
-    (folder / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<s>", "eos_token": "</s>"}))
-    return folder
-
-
 def test_round_trip_is_exact_and_self_contained(small_model, tokens, tmp_path, tokenizer_dir):
     state = CheckpointState(step=120, tokens_seen=61440, phase="phase1", data_manifest="data-abc")
     out = save_checkpoint(small_model, tmp_path / "ckpt", state=state, tokenizer_dir=tokenizer_dir)
