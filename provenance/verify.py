@@ -84,6 +84,8 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
     resolver = _Resolver(run_dir, index, roots or {}, set(unchecked_roots), bundle, archives)
     produced: dict[tuple[str, str], str] = {}  # a run file -> the manifest that wrote it
     for mid, (rel, manifest) in manifests.items():
+        if bundle and _writes_bundle(manifest):
+            continue  # its paths name bundle files, not files of the run the other manifests describe
         for rec in manifest["outputs"]["files"]:
             produced[(rec.get("root", "run"), rec["path"])] = mid
     for mid, (rel, manifest) in sorted(manifests.items()):
@@ -91,11 +93,14 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
         for side in ("inputs", "outputs"):
             for rec in manifest[side]["files"]:
                 report.findings.append(resolver.check(rec, rel, writes_bundle))
-        _check_links(report, manifest, rel, manifests, produced)
+        if not writes_bundle:
+            _check_links(report, manifest, rel, manifests, produced)
+        else:
+            _check_links(report, {**manifest, "inputs": {"files": []}}, rel, manifests, produced)
 
     signed = check_signature(report, run_dir, index, trusted or TrustedKeys())
-    recorded = {p for (root, p) in produced if root == "run"} | {
-        rec["path"] for _, m in manifests.values() for rec in m["inputs"]["files"] if rec.get("root", "run") == "run"}
+    recorded = {rec["path"] for _, m in manifests.values() for side in ("inputs", "outputs")
+                for rec in m[side]["files"] if rec.get("root", "run") == "run"}
     recorded_content = resolver.recorded_content(manifests) if bundle else set()
     for rel, key in index.files.items():
         if rel.startswith(f"{MANIFEST_DIR}/") or rel in recorded:

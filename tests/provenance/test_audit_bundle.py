@@ -1,0 +1,165 @@
+"""A real bundle from the demo's corpus run: it verifies, and tampering with any kind of artifact is named."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from glassworks.cli import main
+from glassworks.provenance import verify_run
+from glassworks.provenance.manifest import manifest_digest
+from glassworks.provenance.paths import UnsafePath, resolve_inside, unsafe_reason
+
+
+def fails(path: Path, **kw) -> list[str]:
+    return [f.line() for f in verify_run(path, **kw).failures]
+
+
+def flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def manifest_of(bundle: Path, stage: str) -> Path:
+    return next(p for p in (bundle / "manifests").glob(f"{stage}-*.json"))
+
+
+def test_bundle_verifies_with_every_bundle_check(bundle):
+    report = verify_run(bundle)
+    assert report.ok, [f.line() for f in report.failures]
+    assert report.kind == "bundle" and report.manifests == 17
+    checks = report.by_check()
+    for check in ("code", "mof", "checkpoint", "link", "file", "counts", "digest", "paths"):
+        assert checks[check]["pass"] > 0, check
+    by_subject = {(f.check, f.subject): f for f in report.findings}
+    assert by_subject[("checkpoint", "checkpoints/final/model.safetensors")].detail == "well-formed safetensors"
+    # raw inputs are hashed straight out of the code archive; intermediates not shipped are named as such
+    raw = [f for f in report.findings if f.subject == "data:web/cpython-docs.warc.gz"]
+    assert raw and all(f.status == "pass" and "code archive" in f.detail for f in raw)
+    skipped = [f for f in report.findings if f.status == "skip"]
+    assert skipped and all("not shipped" in f.detail for f in skipped)
+    # the run's checkpoint was shipped under another name: found by content
+    train = [f for f in report.findings if f.subject == "checkpoints/step-2/model.safetensors"]
+    assert train and train[0].detail == "shipped as checkpoints/final/model.safetensors"
+
+
+@pytest.mark.parametrize("victim", [
+    "corpus/slimpajama/language/web/00000.jsonl.gz",  # shard
+    "checkpoints/final/model.safetensors",  # checkpoint
+    "checkpoints/step-1/glassworks.json",  # checkpoint sidecar
+    "README.md",  # model card
+    "DATASET_CARD.md",  # data card
+    "model.yml",  # MOF description
+    "hf/model.safetensors",  # Hugging Face export
+])
+def test_tampered_artifact_is_caught_and_named(bundle, victim, capsys):
+    flip(bundle / victim)
+    lines = fails(bundle)
+    assert lines and any(victim in line and "content changed" in line for line in lines), lines
+    assert main(["audit", "verify", str(bundle)]) == 1
+    assert victim in capsys.readouterr().out
+
+
+def test_tampered_manifest_is_caught_and_named(bundle):
+    path = manifest_of(bundle, "slimpajama.normalize")
+    manifest = json.loads(path.read_text())
+    manifest["counts"]["kept"] += 1
+    manifest["counts"]["in"] += 1
+    path.write_text(json.dumps(manifest))
+    assert any(line.startswith(f"FAIL digest   manifests/{path.name}") for line in fails(bundle))
+
+
+def test_manifest_forged_with_a_recomputed_digest_breaks_its_links(bundle):
+    path = manifest_of(bundle, "train")
+    forged = json.loads(path.read_text())
+    forged["config"]["steps"] = 1000
+    forged["digest"] = manifest_digest(forged)
+    forged["id"] = f"train-{forged['digest'][:16]}"
+    path.unlink()
+    (bundle / "manifests" / f"{forged['id']}.json").write_text(json.dumps(forged))
+    lines = fails(bundle)
+    assert any(f"missing link: upstream manifest manifests/{path.name} does not exist" in line for line in lines)
+
+
+def test_code_identity_must_match_the_shipped_archive(bundle):
+    path = manifest_of(bundle, "documents")
+    forged = json.loads(path.read_text())
+    forged["code"]["git_commit"] = "0" * 40
+    forged["digest"] = manifest_digest(forged)
+    forged["id"] = f"documents-{forged['digest'][:16]}"
+    path.unlink()
+    (bundle / "manifests" / f"{forged['id']}.json").write_text(json.dumps(forged))
+    lines = fails(bundle)
+    assert any(f"FAIL code     manifests/{forged['id']}.json: made by commit 000000000000" in line for line in lines)
+
+
+def test_missing_checkpoint_and_mof_claims_are_named(bundle):
+    (bundle / "checkpoints" / "step-1" / "model.safetensors").unlink()
+    lines = fails(bundle)
+    assert any("checkpoints/step-1/model.safetensors" in line and "missing" in line for line in lines)
+    assert any("FAIL checkpoint checkpoints/step-1/: a checkpoint folder without safetensors" in line for line in lines)
+    text = (bundle / "model.yml").read_text().replace("component_path: DATASET_CARD.md", "component_path: NOCARD.md")
+    (bundle / "model.yml").write_text(text)
+    assert any("components[Data card].component_path: names NOCARD.md, which is not in the bundle" in line
+               for line in fails(bundle))
+
+
+def test_mof_paths_that_escape_are_refused(bundle, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside")
+    text = (bundle / "model.yml").read_text()
+    for bad in ("../secret.txt", str(secret), "corpus/../../secret.txt"):
+        (bundle / "model.yml").write_text(text.replace("component_path: README.md", f"component_path: '{bad}'"))
+        lines = fails(bundle)
+        assert any("components[Model card].component_path: refused" in line for line in lines), (bad, lines)
+
+
+def test_symlink_out_of_the_bundle_is_refused(bundle, tmp_path):
+    outside = tmp_path / "weights.safetensors"
+    outside.write_bytes((bundle / "checkpoints/final/model.safetensors").read_bytes())
+    (bundle / "checkpoints/final/model.safetensors").unlink()
+    (bundle / "checkpoints/final/model.safetensors").symlink_to(outside)
+    lines = fails(bundle)
+    assert any("FAIL paths    checkpoints/final/model.safetensors: is a symlink" in line for line in lines)
+
+
+def test_malformed_manifest_and_model_yml_fail_clearly(bundle):
+    path = manifest_of(bundle, "train")
+    path.write_text('{"schema": "glassworks.manifest/v1", "id": ')
+    (bundle / "model.yml").write_text("a: &x [1, 2]\nb: *x\nrelease: {}\n")
+    lines = fails(bundle)
+    assert any(f"FAIL manifest manifests/{path.name}: 1: manifest is not valid JSON" in line for line in lines)
+    assert any("FAIL mof      model.yml: line 2: YAML aliases are not accepted" in line for line in lines)
+
+
+def test_unsafe_paths_are_refused(tmp_path):
+    for bad in ("../x", "/etc/passwd", "a/../../x", "a\\b", "a\x00b", "", "a//b", "C:/x"):
+        assert unsafe_reason(bad), bad
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "link").symlink_to(tmp_path)
+    for bad in ("../x", "link/secret"):
+        with pytest.raises(UnsafePath):
+            resolve_inside(tmp_path / "root", bad)
+    assert resolve_inside(tmp_path / "root", "a/b.txt") == (tmp_path / "root" / "a" / "b.txt").resolve()
+
+
+def test_the_verifier_never_opens_pickles(bundle):
+    (bundle / "checkpoints" / "final" / "optimizer.pt").write_bytes(b"\x80\x04cos\nsystem\n(S'echo pwned'\ntR.")
+    report = verify_run(bundle)
+    assert any(f.check == "checkpoint" and f.status == "warn" and "pickle" in f.detail for f in report.findings)
+    assert any("checkpoints/final/optimizer.pt" in f.line() and f.check == "coverage" for f in report.failures)
+
+
+def test_report_in_markdown_and_html_with_a_lineage_picture(bundle, tmp_path, capsys):
+    flip(bundle / "README.md")
+    assert main(["audit", "verify", str(bundle), "--report", str(tmp_path / "report")]) == 1
+    markdown = (tmp_path / "report" / "audit.md").read_text()
+    assert markdown.startswith(f"# Audit of {bundle}") and "**FAILED" in markdown
+    assert "**README.md** (claimed by `manifests/release-" in markdown
+    assert "| slimpajama.normalize |" in markdown and "![lineage graph](lineage.png)" in markdown
+    page = (tmp_path / "report" / "audit.html").read_text()
+    assert "<td>README.md</td>" in page and "<script" not in page
+    assert (tmp_path / "report" / "lineage.png").stat().st_size > 20_000
+    assert os.path.getsize(tmp_path / "report" / "audit.html") > 2_000
