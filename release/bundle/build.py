@@ -1,0 +1,239 @@
+"""``build_bundle``: assemble a release bundle from a run directory, and record it.
+
+Order of work: copy what the run made (at the run's own paths when the run's manifests can
+travel with it, at the bundle's canonical paths otherwise), write the code archives, the
+licence texts, the recipes, the cards, the Croissant file and the reports, detect which MOF
+components are present and write ``model.yml``; then record the whole assembly as one
+stage (``release.bundle``) whose manifest lists every file it wrote and links to the run's
+manifests it consumed. The bundle is its own run directory: ``audit verify BUNDLE`` checks
+it like any run.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from glassworks.errors import GlassworksError
+from glassworks.provenance.hashing import sha256_file
+from glassworks.provenance.recorder import MANIFEST_DIR, record_stage
+from glassworks.release.bundle import code, components, cards, croissant, mofyml, report
+from glassworks.release.bundle.config import BundleConfig
+from glassworks.release.bundle.facts import RunFacts, gather
+from glassworks.release.bundle.records import RunRecord
+from glassworks.release.mof import Classification, classify_file
+
+STAGE, STAGE_VERSION = "release.bundle", "1"
+
+
+@dataclass
+class BundleResult:
+    path: Path
+    classification: Classification
+    manifest_id: str
+    components: list[str]  # MOF components listed in model.yml
+    copied: int = 0  # files copied from the run
+    written: int = 0  # files the build wrote itself
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def mof_class(self) -> str:
+        return self.classification.label
+
+
+@dataclass
+class _Plan:
+    """Files to copy from the run: bundle-relative destination -> source file."""
+
+    copies: dict[str, Path] = field(default_factory=dict)
+
+    def add_file(self, src: Path, dst: str) -> None:
+        previous = self.copies.get(dst)
+        if previous is not None and previous.resolve() != src.resolve():
+            raise GlassworksError(f"two run files would land at {dst} in the bundle: {previous} and {src}")
+        self.copies[dst] = src
+
+    def add_tree(self, src: Path, dst: str) -> None:
+        if src.is_file():
+            self.add_file(src, f"{dst}/{src.name}")
+            return
+        for path in sorted(p for p in src.rglob("*") if p.is_file()):
+            self.add_file(path, f"{dst}/{path.relative_to(src).as_posix()}")
+
+
+def _plan(run_dir: Path, record: RunRecord, config: BundleConfig, facts: RunFacts) -> _Plan:
+    plan = _Plan()
+    if config.corpus.ship == "shards":
+        for manifest in record.manifests.values():
+            for rel, _ in sorted(record.run_files(manifest)):
+                plan.add_file(run_dir / rel, rel)
+    art = config.artifacts
+    if facts.final is not None:
+        plan.add_tree(facts.final.source, "checkpoints/final")
+    names = set()
+    for ckpt in facts.intermediate:
+        if ckpt.name in names or ckpt.name == "final":
+            raise GlassworksError(f"two intermediate checkpoints are both named {ckpt.name!r} ({ckpt.source}); "
+                                  "give their folders distinct names")
+        names.add(ckpt.name)
+        plan.add_tree(ckpt.source, f"checkpoints/{ckpt.name}")
+    for src, dst in ((art.tokenizer, "tokenizer"), (art.hf_export, "hf"), (art.eval_results, "evals"),
+                     (art.eval_data, "evals/data"), (art.samples, "samples")):
+        if (run_dir / src).exists():
+            plan.add_tree(run_dir / src, dst)
+    for pattern in art.training_metrics:
+        for path in sorted(run_dir.glob(pattern)):
+            if path.is_file():
+                plan.add_file(path, path.relative_to(run_dir).as_posix())
+    return plan
+
+
+def _licence_texts(ids: set[str], texts: Path, out: Path) -> None:
+    for spdx in sorted(ids):
+        src = texts / f"{spdx}.txt"
+        if not src.is_file():
+            raise GlassworksError(f"{src}: no text for licence {spdx}; add it to {texts} (REUSE layout) before releasing")
+        shutil.copyfile(src, out / f"{spdx}.txt")
+
+
+def _licence_ids(expressions: list[str]) -> set[str]:
+    return {token for e in expressions for token in re.split(r"\s+|[()]", e)
+            if token and token.upper() not in ("AND", "OR", "WITH")}
+
+
+def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
+                 repo: str | Path | None = None) -> BundleResult:
+    """Assemble the release bundle of ``run_dir`` into ``out_dir`` (which must be new or empty)."""
+    from glassworks.provenance.identity import git_state, source_root
+
+    run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir)
+    repo = Path(repo).resolve() if repo else source_root()
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise GlassworksError(f"{out_dir}: exists and is not empty; a bundle is built into a new folder")
+    record = RunRecord.load(run_dir)
+    facts = gather(run_dir, record, config, repo)
+    head, _ = git_state(str(repo))
+    commits = sorted(record.commits() | ({head} if head else set()))
+    if not commits:
+        raise GlassworksError(f"{repo}: not a git checkout, and the run records no commit: no code to ship")
+    warnings = [f"{len(record.dirty())} of {len(record.manifests)} manifests were made from a working tree with "
+                "uncommitted changes; the bundle ships their commit, not those changes"] if record.dirty() else []
+
+    plan = _plan(run_dir, record, config, facts)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for dst, src in sorted(plan.copies.items()):
+        target = out_dir / dst
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
+
+    # Every run manifest goes into the bundle: a file it records is either here at its own
+    # path (a copy of the same bytes), elsewhere in the bundle, in the code archive, or not
+    # shipped (the corpus in `manifests` mode), which `audit verify` reports as such.
+    recorded = record.recorded_outputs()
+    covered = {dst for dst, src in plan.copies.items()
+               if src.resolve() == (run_dir / dst).resolve() and dst in recorded}
+    (out_dir / MANIFEST_DIR).mkdir(exist_ok=True)
+    for manifest_id in sorted(record.manifests):
+        shutil.copyfile(run_dir / MANIFEST_DIR / f"{manifest_id}.json", out_dir / MANIFEST_DIR / f"{manifest_id}.json")
+
+    date = code.commit_date(repo, commits[-1] if head is None else head)
+    for commit in commits:
+        code.write_archive(repo, commit, out_dir / components.CODE_DIR)
+    recipes_dir = out_dir / "corpus" / "recipes"
+    recipes_dir.mkdir(parents=True, exist_ok=True)
+    for recipe in config.corpus.recipes:
+        src = recipe if recipe.is_absolute() else repo / recipe
+        if not src.is_file():
+            raise GlassworksError(f"{src}: recipe named in corpus.recipes not found")
+        shutil.copyfile(src, recipes_dir / src.name)
+
+    datasets = config.licences.datasets or " AND ".join(facts.corpus_licences) or config.licences.parameters
+    corpus_ids = sorted(_licence_ids([datasets]))
+    croissant.write_croissant(config, record, corpus_ids, date, out_dir / "corpus" / "croissant.json")
+    (out_dir / "corpus" / "README.md").write_text(
+        cards.dataset_card(config, facts, corpus_ids, config.corpus.ship), encoding="utf-8")
+    figures = {"stages": report.stage_figure(facts, out_dir / "docs" / "figures" / "corpus-stages.png"),
+               "loss": report.loss_figure(facts, out_dir / "docs" / "figures" / "training-loss.png")}
+    if report.paper_ready(facts):
+        (out_dir / "docs" / "paper.md").write_text(report.research_paper(config, facts, corpus_ids), encoding="utf-8")
+    else:
+        warnings.append("no research paper: it reports a trained and evaluated model, and this run has "
+                        + ("no final checkpoint" if facts.final is None else "no evaluation results"))
+
+    # The class depends on the documents that state it; write them, classify, then fill it in.
+    licences = mofyml.licences_by_kind(config, datasets)
+    _licence_texts(_licence_ids(list(licences.values())), repo / config.licence_texts, _mkdir(out_dir / "LICENSES"))
+    label = _settle(config, facts, out_dir, licences, date, figures, commits)
+
+    found = components.detect(out_dir)
+    mofyml.write(out_dir / "model.yml", mofyml.description(config, found, licences, date))
+    classification = classify_file(out_dir / "model.yml")
+    if classification.label != label:
+        raise GlassworksError(f"internal: documents state {label} but model.yml classifies as {classification.label}")
+
+    written = [p for p in sorted(out_dir.rglob("*")) if p.is_file()
+               and p.relative_to(out_dir).as_posix() not in covered
+               and not p.relative_to(out_dir).as_posix().startswith(MANIFEST_DIR + "/")]
+    clash = sorted({p.relative_to(out_dir).as_posix() for p in written} & set(recorded))
+    if clash:
+        raise GlassworksError(f"the bundle would write {clash[0]} over a different file the run recorded at that path "
+                              f"({len(clash)} such path(s)); move that artifact in the run or in the bundle config")
+    inputs = [out_dir / rel for rel in sorted(covered)]
+    with record_stage(out_dir, STAGE, STAGE_VERSION, _record_config(config, run_dir), unit="components") as rec:
+        for path in inputs:
+            rec.input(path)
+        for path in written:
+            rec.output(path)
+        listed = {f.name for f in found}
+        for component in classification.components:
+            rec.counts.add_in()
+            if component in listed:
+                rec.counts.keep()
+            else:
+                rec.counts.drop(f"absent:{component}")
+    return BundleResult(out_dir, classification, rec.manifest_id, sorted(listed),
+                        copied=len(plan.copies), written=len(written), warnings=warnings)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _settle(config: BundleConfig, facts: RunFacts, out_dir: Path, licences: dict, date: str,
+            figures: dict, commits: list[str]) -> str:
+    """Write the model card and technical report, which state the MOF class, until the class
+    they state is the class of the bundle they are in (two passes at most: the documents
+    themselves are components)."""
+    label = "Unclassified"
+    for _ in range(3):
+        _write_documents(config, facts, out_dir, label, licences, figures, commits)
+        found = components.detect(out_dir)
+        result = _classify(config, found, licences, date, out_dir)
+        if result == label:
+            return label
+        label = result
+    raise GlassworksError("internal: the MOF class of the bundle does not settle")
+
+
+def _classify(config, found, licences, date, out_dir: Path) -> str:
+    from glassworks.release.mof import evaluate, from_data
+
+    return evaluate(from_data(mofyml.description(config, found, licences, date))).label
+
+
+def _write_documents(config, facts, out_dir: Path, label: str, licences: dict, figures: dict, commits) -> None:
+    docs = _mkdir(out_dir / "docs")
+    (docs / "technical-report.md").write_text(report.technical_report(config, facts, figures, label, commits),
+                                              encoding="utf-8")
+    if facts.final is not None:
+        (out_dir / "README.md").write_text(cards.model_card(config, facts, label, licences["datasets"]),
+                                           encoding="utf-8")
+
+
+def _record_config(config: BundleConfig, run_dir: Path) -> dict:
+    from glassworks.canonical import normalise
+
+    return {"bundle": normalise(config), "run": run_dir.name}
