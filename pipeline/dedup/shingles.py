@@ -18,11 +18,10 @@ Huge documents are hashed in chunks; the bins take the minimum over chunks.
 
 from __future__ import annotations
 
-import sys
-import unicodedata
 from functools import lru_cache
 
 import numpy as np
+import regex
 import xxhash
 
 from glassworks.pipeline.dedup.config import LshConfig, ShingleConfig
@@ -34,15 +33,12 @@ _CHUNK = 1 << 20  # shingles hashed at once; bounds memory on a huge document
 _PROBES = 64  # densification probes per empty bin before the circular fallback
 
 
-@lru_cache(maxsize=1)
-def _punctuation_table() -> dict[int, None]:
-    """Every Unicode punctuation character (category P*) maps to nothing."""
-    return {c: None for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)).startswith("P")}
+_PUNCTUATION = regex.compile(r"\p{P}+")  # every Unicode punctuation character (category P*)
 
 
 def normalise(text: str) -> str:
     """Lower case, no punctuation, single spaces: the text MinHash compares."""
-    return " ".join(text.lower().translate(_punctuation_table()).split())
+    return " ".join(_PUNCTUATION.sub("", text.lower()).split())
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
