@@ -80,7 +80,7 @@ def parameter_count(config: ModelConfig) -> int:
 def tiny() -> ModelConfig:
     """The CPU demo: ~1.8 M parameters, trains hundreds of steps on two cores in minutes.
     The window (64) is shorter than the longest demo phase, so the demo exercises it."""
-    return ModelConfig(vocab_size=4096, dim=128, n_layers=4, n_heads=4, n_kv_heads=2, head_dim=32,
+    return ModelConfig(vocab_size=2048, dim=128, n_layers=4, n_heads=4, n_kv_heads=2, head_dim=32,
                        hidden_dim=352, window=64, max_seq_len=256)
 
 

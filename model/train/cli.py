@@ -1,0 +1,75 @@
+"""`glassworks train CONFIG`: pre-train the decoder through the phases of a config."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from glassworks.errors import GlassworksError
+
+
+@click.command("train")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run directory holding data/<phase>/ and tokenizer/; checkpoints, logs and manifests go here.")
+@click.option("--stop-at-step", type=click.IntRange(min=1), default=None,
+              help="Stop after this global step with a resumable checkpoint (the same command resumes).")
+@click.option("--dry-run", is_flag=True, help="Print the resolved config, model and step plan, then exit.")
+def train_command(config: Path, workdir: Path, stop_at_step: int | None, dry_run: bool) -> None:
+    """Train the model preset of CONFIG through its phases (e.g. 2k, then 4k context, then
+    capability enhancement), from the packed shards of WORKDIR/data/<phase>/.
+
+    Running the same command again resumes exactly where the run stopped. Under torchrun
+    (`torchrun --nproc-per-node N -m glassworks.model.train CONFIG --workdir DIR`) the model is
+    replicated (DDP) or sharded (FSDP2, runtime.parallel: fsdp). SIGTERM/SIGINT write a
+    resumable checkpoint before exiting. Per-step metrics: WORKDIR/logs/train/metrics.jsonl.
+    """
+    from glassworks.model.train.config import load_train_config
+
+    cfg = load_train_config(config)
+    if dry_run:
+        click.echo(_plan(cfg, workdir))
+        return
+    from glassworks.model.train.run import train
+
+    summary = train(cfg, workdir, progress=True, stop_at=stop_at_step)
+    for line in summary.lines():
+        click.echo(line)
+    if summary.stopped_by in ("SIGTERM", "SIGINT"):
+        sys.exit(128 + signal.Signals[summary.stopped_by].value)
+
+
+def _plan(cfg, workdir: Path) -> str:
+    from glassworks.config import dump_yaml
+    from glassworks.model.config import format_count, parameter_count
+    from glassworks.model.train.data import PhaseData
+    from glassworks.model.train.run import model_config_for
+
+    lines = [dump_yaml(cfg).rstrip(), "---"]
+    data = [PhaseData.open(cfg.resolve(workdir, cfg.data) / p.name, p.name, p.batch_size, cfg.seed) for p in cfg.phases]
+    model = model_config_for(cfg, data[0].dataset.vocab_size, max(d.seq_len for d in data))
+    lines.append(f"model: {cfg.model} preset, {format_count(parameter_count(model))} parameters "
+                 f"(vocab {model.vocab_size}, max_seq_len {model.max_seq_len})")
+    for p, d in zip(cfg.phases, data):
+        steps = p.steps or d.steps_per_pass
+        lines.append(f"{p.name}: {len(d.dataset):,} sequences x {d.seq_len}, batch {p.batch_size}, {steps} steps, "
+                     f"{steps * p.batch_size * d.seq_len:,} tokens")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m glassworks.model.train`: the command alone, with the CLI's error conventions."""
+    try:
+        train_command.main(args=argv, prog_name="glassworks train", standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(f"glassworks train: error: {' '.join(exc.format_message().split())}", err=True)
+        return 2
+    except GlassworksError as exc:
+        click.echo(f"glassworks: error: {exc}", err=True)
+        return 1
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
