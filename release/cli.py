@@ -54,3 +54,75 @@ def classify_command(model_yml: tuple[Path, ...], as_json: bool) -> None:
                 click.echo(f"  for Class {ROMAN[step]}: {line}")
     if unreadable:
         raise GlassworksError(f"{unreadable} of {len(model_yml)} description(s) could not be read (explained above)")
+
+
+@release_group.command("build")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run directory to release (default: run_dir of the config).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write the bundle into, new or empty (default: out_dir of the config).")
+def build_command(config_path: Path, run_dir: Path | None, out_dir: Path | None) -> None:
+    """Assemble the release bundle of a run: code, corpus, checkpoints, cards, reports, model.yml."""
+    from glassworks.config import load_config
+    from glassworks.release.bundle import BundleConfig, build_bundle
+
+    config = load_config(config_path, BundleConfig)
+    run_dir = run_dir or config.run_dir
+    if not run_dir.is_dir():
+        raise GlassworksError(f"{run_dir}: run directory not found")
+    result = build_bundle(config, run_dir, out_dir or config.out_dir)
+    c = result.classification
+    click.echo(f"bundle: {result.path} ({result.copied} files copied from the run, {result.written} written; "
+               f"manifest {result.manifest_id})")
+    click.echo(f"MOF: {c.label} (progress {_progress_text(c.progress)}); components: {', '.join(result.components)}")
+    for line in result.warnings:
+        click.echo(f"warning: {line}")
+    step = c.next_class()
+    if step is not None:
+        from glassworks.release.mof.components import ROMAN
+
+        for line in c.gaps(step):
+            click.echo(f"for Class {ROMAN[step]}: {line}")
+
+
+@release_group.command("check")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of lines.")
+def check_command(bundle: Path, as_json: bool) -> None:
+    """Schema, MOF class and, for the next class up, what is missing (one line each).
+
+    Exits 1 when model.yml does not validate or lists a component whose files are gone.
+    """
+    from glassworks.release.bundle.check import check_bundle
+
+    report = check_bundle(bundle)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        raise GlassworksError(f"{bundle}: release check failed")
+
+
+@release_group.command("publish")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--to", "target", required=True, metavar="DIR|URL|hf://ORG/NAME",
+              help="A folder (local or fsspec URL) or a Hugging Face repository.")
+@click.option("--dry-run", is_flag=True, help="Print the exact plan and change nothing.")
+def publish_command(bundle: Path, target: str, dry_run: bool) -> None:
+    """Publish a bundle that passes `release check` and `audit verify`; the Hub gets one
+    branch per intermediate checkpoint (step1000-tokens4M)."""
+    from glassworks.release.bundle.publish import plan_publish, publish, refuse_unless_sound, staged
+
+    refuse_unless_sound(bundle)
+    with staged() as staging:
+        plan = plan_publish(bundle, target, staging)
+        for line in plan.lines():
+            click.echo(line)
+        if dry_run:
+            click.echo(f"dry run: {len(plan.steps)} step(s) planned, nothing published")
+            return
+        publish(plan)
+    click.echo(f"published {bundle} -> {target}")

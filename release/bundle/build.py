@@ -151,7 +151,7 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
 
     datasets = config.licences.datasets or " AND ".join(facts.corpus_licences) or config.licences.parameters
     corpus_ids = sorted(_licence_ids([datasets]))
-    croissant.write_croissant(config, record, corpus_ids, date, out_dir / "corpus" / "croissant.json")
+    croissant.write_croissant(config, record, corpus_ids, date, out_dir / "croissant.json")
     (out_dir / "corpus" / "README.md").write_text(
         cards.dataset_card(config, facts, corpus_ids, config.corpus.ship), encoding="utf-8")
     figures = {"stages": report.stage_figure(facts, out_dir / "docs" / "figures" / "corpus-stages.png"),

@@ -67,9 +67,9 @@ def model_card(config: BundleConfig, facts: RunFacts, mof_label: str, datasets_l
         f"# {config.name}",
         "",
         f"{config.name} is a decoder-only language model (Mistral architecture) trained by {config.producer} with "
-        "glassworks, released with everything needed to rebuild it: code, corpus recipe and records, intermediate "
-        f"checkpoints, evaluation code, data and results. Model Openness Framework: **{mof_label}** "
-        "(see `model.yml`; `glassworks release check .` recomputes it).",
+        "glassworks, released with its code, the recipes and records of its corpus, its checkpoints and its "
+        "evaluation results; `model.yml` lists exactly which Model Openness Framework components are included and "
+        f"under which licences. Class: **{mof_label}** (`glassworks release check .` recomputes it).",
         "",
         "## Model",
         "",
@@ -157,7 +157,7 @@ def dataset_card(config: BundleConfig, facts: RunFacts, licences: list[str], shi
         "",
         table(["stage", "in", "kept", "dropped", "quarantined", "dropped by reason"], rows) if rows else "",
         "",
-        "Croissant metadata: `corpus/croissant.json`.",
+        "Croissant metadata: `croissant.json` at the root of the bundle (paths in it are bundle paths).",
         "",
         "## Licence",
         "",

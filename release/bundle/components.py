@@ -59,6 +59,15 @@ def _has_eval_results(folder: Path) -> bool:
     return False
 
 
+def _is_model_config(path: Path) -> bool:
+    """A checkpoint's config.json: the model's training configuration (``{"model": {...}}``)."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(value, dict) and isinstance(value.get("model"), dict)
+
+
 def _nonempty(folder: Path) -> bool:
     return folder.is_dir() and any(p.is_file() for p in folder.rglob("*"))
 
@@ -75,7 +84,8 @@ def detect(bundle: Path) -> list[Found]:
     checkpoints = bundle / "checkpoints"
     if _has_weights(checkpoints / "final"):
         found.append(Found("Model parameters (Final)", "checkpoints/final/", "parameters"))
-        found.append(Found("Model metadata", "checkpoints/final/", "parameters"))
+    if _is_model_config(checkpoints / "final" / "config.json"):
+        found.append(Found("Model metadata", "checkpoints/final/config.json", "parameters"))
     if any(_has_weights(d) for d in sorted(checkpoints.glob("*")) if d.name != "final"):
         found.append(Found("Model parameters (Intermediate)", "checkpoints/", "parameters"))
     recipes = sorted((bundle / "corpus" / "recipes").glob("*.yaml"))

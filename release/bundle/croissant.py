@@ -2,7 +2,8 @@
 
 Each recipe's last stage yields one record set per source (web, text, code): a gzip JSON
 lines shard whose sha256 comes from the stage's manifest, with the ``id`` and ``text`` of
-every kept document. When the bundle ships manifests instead of documents, the shards are
+every kept document. The file sits at the bundle root, so its content URLs are bundle (and
+run) paths. When the bundle ships manifests instead of documents, the shards are
 named by the path the regenerated run writes them to and the same sha256, so a regenerated
 corpus can be checked against this description.
 """

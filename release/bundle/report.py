@@ -150,7 +150,6 @@ def research_paper(config: BundleConfig, facts: RunFacts, licences: list[str]) -
     corpus = facts.corpus_stages
     recipes = sorted({s.name.split(".", 1)[0] for s in corpus if "." in s.name})
     first_in = sum(s.seen for s in corpus if s.name.endswith(".extract"))
-    best = max(facts.evals, key=lambda r: r.value)
     curve_note = ""
     if facts.curves:
         series = next(iter(facts.curves.values()))
@@ -167,7 +166,7 @@ def research_paper(config: BundleConfig, facts: RunFacts, licences: list[str]) -
         "## Abstract",
         "",
         f"We train {config.name}, a decoder-only transformer in the Mistral architecture, for {final.step} steps "
-        f"({final.tokens} tokens) on a corpus regenerated from raw, openly licensed sources with the {', '.join(recipes)} "
+        f"({final.tokens} tokens) on a corpus regenerated from raw sources with the {', '.join(recipes)} "
         f"recipes, and evaluate it on {len({r.task for r in facts.evals})} offline tasks. Every artifact, from raw bytes "
         "to the final weights, is recorded in a hash-chained manifest, and the release is classified under the Model "
         "Openness Framework by the same tool that assembled it.",
@@ -189,14 +188,14 @@ def research_paper(config: BundleConfig, facts: RunFacts, licences: list[str]) -
         "",
         eval_table(facts),
         "",
-        f"The highest score is {best.metric} = {best.value:.4f} on {best.task}. These numbers come from the evaluation "
-        "results shipped in this bundle; the evaluation code and data are shipped with them.",
+        f"{len(facts.evals)} result(s) on {len({r.task for r in facts.evals})} task(s), read from the evaluation "
+        "results shipped in `evals/`; `model.yml` says whether the evaluation code and data are shipped too.",
         "",
         "## 3. Discussion",
         "",
         "The model's quality is bounded by its small corpus and training budget; what this release contributes is that "
-        "every number above can be regenerated and checked: `glassworks audit verify` re-hashes every file against "
-        "the manifests, and the recipes regenerate the corpus byte for byte.",
+        "every number above can be checked: `glassworks audit verify` re-hashes every file against the manifests, and "
+        "`glassworks audit regenerate` rebuilds the corpus from the recipes and compares every output hash.",
         "",
         "## References",
         "",
