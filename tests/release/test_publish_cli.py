@@ -1,0 +1,97 @@
+"""`release build`, `release check` and `release publish` from the command line; publishing
+to a folder for real, to the Hub as a dry-run plan only (no network here)."""
+
+import json
+from pathlib import Path
+
+import yaml
+
+from glassworks.cli import main
+from glassworks.provenance.hashing import sha256_file
+from glassworks.provenance.verify import verify_run
+from glassworks.release.bundle.publish import plan_publish, staged
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _files(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): sha256_file(p)[0] for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_shipped_demo_config_loads():
+    from glassworks.config import load_config
+    from glassworks.release.bundle import BundleConfig
+
+    config = load_config(REPO / "configs" / "release-demo.yaml", BundleConfig)
+    assert config.corpus.ship == "manifests" and config.artifacts.final_checkpoint == Path("checkpoints/final")
+
+
+def test_build_command_with_shards(trained_run, tmp_path, capsys):
+    config = tmp_path / "release.yaml"
+    config.write_text(yaml.safe_dump({"corpus": {"ship": "shards", "recipes": ["configs/slimpajama.yaml"]}}))
+    out = tmp_path / "bundle"
+    assert main(["release", "build", str(config), "--run", str(trained_run), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"bundle: {out}") and "\nMOF: Class" in printed
+    for rel, digest in _files(trained_run).items():  # every recorded run file travels at its own path
+        if rel.startswith(("corpus/", "documents/", "raw/")):
+            assert _files(out).get(rel) == digest, rel
+    assert verify_run(out).ok
+
+
+def test_check_command_json(built, capsys):
+    _, bundle = built
+    assert main(["release", "check", str(bundle), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["absent"] == [] and report["class"] in ("Class I", "Class II", "Class III")
+
+
+def test_check_command_fails_and_names_the_gap(bundle_copy, capsys):
+    (bundle_copy / "docs" / "paper.md").unlink()
+    assert main(["release", "check", str(bundle_copy)]) == 1
+    out = capsys.readouterr().out
+    assert "absent: Research paper: listed in model.yml, but its files (docs/paper.md) are not in the bundle" in out
+
+
+def test_publish_to_a_folder_copies_every_file_and_the_copy_verifies(built, tmp_path, capsys):
+    _, bundle = built
+    target = tmp_path / "published"
+    assert main(["release", "publish", str(bundle), "--to", str(target)]) == 0
+    assert _files(target) == _files(bundle)
+    assert verify_run(target).ok
+    assert main(["release", "publish", str(bundle), "--to", str(target)]) == 1  # not into a non-empty folder
+
+
+def test_publish_dry_run_to_a_folder_changes_nothing(built, tmp_path, capsys):
+    _, bundle = built
+    assert main(["release", "publish", str(bundle), "--to", str(tmp_path / "p"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"model.yml -> {tmp_path / 'p'}/model.yml" in out and not (tmp_path / "p").exists()
+
+
+def test_hub_plan_has_main_and_one_branch_per_intermediate_checkpoint(built):
+    _, bundle = built
+    with staged() as staging:
+        plan = plan_publish(bundle, "hf://glassworks/tiny-test", staging)
+        actions = [(s.action, s.target) for s in plan.steps]
+        assert actions == [
+            ("create_repo", "glassworks/tiny-test"),
+            ("commit", "glassworks/tiny-test@main"),
+            ("create_branch", "glassworks/tiny-test@step1-tokens128"),
+            ("commit", "glassworks/tiny-test@step1-tokens128"),
+            ("create_branch", "glassworks/tiny-test@step2-tokens256"),
+            ("commit", "glassworks/tiny-test@step2-tokens256"),
+        ]
+        main_files = dict((dst, src) for src, dst in plan.steps[1].files)
+        assert main_files["model.safetensors"] == "hf/model.safetensors" and "model.yml" in main_files
+        assert not any(dst.startswith("checkpoints/step") for dst in main_files)
+        branch = dict((dst, src) for src, dst in plan.steps[3].files)
+        assert branch["glassworks/state.json"] == "checkpoints/step1/state.json"
+        exported = json.loads(Path(branch["config.json"]).read_text())
+        assert exported["architectures"] == ["MistralForCausalLM"]
+
+
+def test_publish_refuses_a_bundle_that_fails_its_check(bundle_copy, tmp_path, capsys):
+    (bundle_copy / "README.md").unlink()
+    assert main(["release", "publish", str(bundle_copy), "--to", str(tmp_path / "p"), "--dry-run"]) == 1
+    assert "release check fails" in capsys.readouterr().err
