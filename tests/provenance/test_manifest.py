@@ -60,3 +60,29 @@ def test_load_manifest_errors(tmp_path):
     (tmp_path / "bin.json").write_bytes(b"\xff\xfe{}")
     with pytest.raises(GlassworksError, match="not UTF-8"):
         load_manifest(tmp_path / "bin.json")
+
+
+GOOD = {"path": "a/b.txt", "bytes": 3, "sha256": "0" * 64}
+
+
+@pytest.mark.parametrize("entry", [
+    GOOD, {**GOOD, "root": "data"}, {**GOOD, "path": "..a/b..c/.x"}, {**GOOD, "bytes": 0},
+    {**GOOD, "path": "../x"}, {**GOOD, "path": "a/.."}, {**GOOD, "path": "/abs"}, {**GOOD, "path": "a\\b"},
+    {**GOOD, "path": "a\x00b"}, {**GOOD, "path": "tab\there"}, {**GOOD, "path": "del\x7f"}, {**GOOD, "path": ""},
+    {**GOOD, "path": 3}, {**GOOD, "bytes": -1}, {**GOOD, "bytes": 1.0}, {**GOOD, "bytes": True}, {**GOOD, "bytes": "3"},
+    {**GOOD, "sha256": "0" * 63}, {**GOOD, "sha256": "A" * 64}, {**GOOD, "sha256": "0" * 64 + "\n"},
+    {**GOOD, "root": "Data"}, {**GOOD, "root": "1x"}, {**GOOD, "root": None}, {**GOOD, "extra": 1},
+    {"path": "x", "bytes": 1}, [GOOD], "a/b.txt", None,
+])
+def test_fast_file_entry_check_never_accepts_what_the_schema_refuses(manifest, entry):
+    """The fast path for file entries must be sound: whatever it accepts, jsonschema accepts."""
+    from glassworks.provenance.manifest import _validator, plain_file_entry
+
+    broken = copy.deepcopy(manifest)
+    broken["outputs"]["files"] = [GOOD, entry]
+    by_schema = [e.message for e in _validator().iter_errors(broken)]
+    if plain_file_entry(entry):
+        assert by_schema == []
+    assert validate_manifest(broken) == [
+        f"outputs.files.1{'.' + '.'.join(str(p) for p in list(e.absolute_path)[3:]) if len(e.absolute_path) > 3 else ''}: "
+        f"{e.message}" for e in sorted(_validator().iter_errors(broken), key=lambda e: [str(p) for p in e.absolute_path])]
