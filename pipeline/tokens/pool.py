@@ -21,6 +21,7 @@ import gzip
 import json
 import os
 import shutil
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,7 +171,8 @@ def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path
         folder = out / name
         folder.mkdir(parents=True)
         tokens = _NpyAppender(folder / "tokens.npy", tokenizer.dtype)
-        rows, repaired = [], [0]
+        offsets, lengths, weights = array("q"), array("q"), array("d")  # 24 bytes a document
+        repaired = [0]
         ids_file = open(folder / ".documents.jsonl.gz.tmp", "wb")
         ids_out = gzip.GzipFile(fileobj=ids_file, mode="wb", mtime=0, filename="")
 
@@ -188,7 +190,9 @@ def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path
                     yield record, text
 
         for doc, ids in encoder.run(usable()):
-            rows.append((tokens.count, len(ids), doc.weight))
+            offsets.append(tokens.count)
+            lengths.append(len(ids))
+            weights.append(doc.weight)
             tokens.append(ids)
             line = json.dumps({"id": doc.id, "key": doc.key}, sort_keys=True, ensure_ascii=True)
             ids_out.write(line.encode("ascii") + b"\n")
@@ -199,10 +203,11 @@ def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path
         ids_out.close()
         ids_file.close()
         os.replace(folder / ".documents.jsonl.gz.tmp", folder / "documents.jsonl.gz")
-        documents = np.array(rows, dtype=DOC)
+        documents = np.zeros(len(offsets), dtype=DOC)
+        documents["offset"], documents["length"], documents["weight"] = offsets, lengths, weights
         with atomic_open(folder / "documents.npy", "wb") as handle:
             np.save(handle, documents, allow_pickle=False)
-        sources[name] = {"documents": len(rows), "tokens": int(tokens.count),
+        sources[name] = {"documents": len(documents), "tokens": int(tokens.count),
                          "weight_sum": float(documents["weight"].sum()), "texts_repaired": repaired[0]}
     result.summary = {"format": "glassworks.token-pool/v1", "dtype": tokenizer.dtype.name,
                       "vocab_size": tokenizer.vocab_size, "sources": sources}
