@@ -83,6 +83,8 @@ def _plan(run_dir: Path, record: RunRecord, config: BundleConfig, facts: RunFact
                      (art.eval_data, "evals/data"), (art.samples, "samples")):
         if (run_dir / src).exists():
             plan.add_tree(run_dir / src, dst)
+    for chart in sorted((run_dir / "reports").glob("*.png")):  # the stages' own charts (dedup weights, ...)
+        plan.add_file(chart, f"docs/figures/run/{chart.name}")
     for pattern in art.training_metrics:
         for path in sorted(run_dir.glob(pattern)):
             if path.is_file():
@@ -155,7 +157,8 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
     (out_dir / "corpus" / "README.md").write_text(
         cards.dataset_card(config, facts, corpus_ids, config.corpus.ship), encoding="utf-8")
     figures = {"stages": report.stage_figure(facts, out_dir / "docs" / "figures" / "corpus-stages.png"),
-               "loss": report.loss_figure(facts, out_dir / "docs" / "figures" / "training-loss.png")}
+               "loss": report.loss_figure(facts, out_dir / "docs" / "figures" / "training-loss.png"),
+               "run_dir": out_dir / "docs" / "figures" / "run"}
     if report.paper_ready(facts):
         (out_dir / "docs" / "paper.md").write_text(report.research_paper(config, facts, corpus_ids), encoding="utf-8")
     else:

@@ -118,10 +118,14 @@ def read_curves(run_dir: Path, patterns: list[str]) -> dict[str, list[tuple[int,
 
 
 def read_weights(run_dir: Path, record: RunRecord) -> dict[str, dict]:
-    """Sampling weights written by a dedup or mixture stage (outputs named ``*weights*.json``)."""
+    """Dedup summaries (a dedup stage's ``summary.json``: per source in, kept, removed by
+    reason, documents in clusters and weight statistics) and any ``*weights*.json`` output."""
     out = {}
+    dedup_outputs = {r["path"] for m in record.manifests.values() if "dedup" in m["stage"]["name"]
+                     for r in m["outputs"]["files"] if r.get("root", "run") == "run"}
     for path in sorted(record.recorded_outputs()):
-        if "weights" in Path(path).name and path.endswith(".json"):
+        name = Path(path).name
+        if (path in dedup_outputs and name == "summary.json") or ("weights" in name and name.endswith(".json")):
             try:
                 value = json.loads((run_dir / path).read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError):

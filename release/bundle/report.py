@@ -76,6 +76,20 @@ def _stage_rows(facts: RunFacts) -> list[list]:
 def _weights_section(facts: RunFacts) -> list[str]:
     out = []
     for path, weights in facts.weights.items():
+        sources = weights.get("sources")
+        if isinstance(sources, dict):  # a dedup summary: per source counts and weight statistics
+            rows = []
+            for name, s in sorted(sources.items()):
+                w = s.get("weight", {}) if isinstance(s, dict) else {}
+                if not isinstance(s, dict):
+                    continue
+                removed = s.get("removed", {})
+                rows.append([name, s.get("in"), s.get("kept"), sum(removed.values()) if isinstance(removed, dict) else "",
+                             s.get("in_clusters"), w.get("mean"), w.get("p90"), w.get("max"), w.get("sum")])
+            out += [f"Global deduplication and sampling weights (`{path}`, threshold {weights.get('threshold')}):", "",
+                    table(["source", "in", "kept", "removed", "in clusters", "weight mean", "weight p90",
+                           "weight max", "weight sum"], rows), ""]
+            continue
         rows = [[k, v] for k, v in sorted(weights.items()) if isinstance(v, (int, float))]
         if rows:
             out += [f"Sampling weights from `{path}`:", "", table(["key", "weight"], rows), ""]
@@ -110,6 +124,11 @@ def technical_report(config: BundleConfig, facts: RunFacts, figures: dict[str, P
         removed = ", ".join(f"`{s.name}` removed {sum(s.dropped.values())} of {s.seen}" for s in dedup)
         lines += ["### Deduplication", "", f"Deduplication stages: {removed}.", ""]
     lines += _weights_section(facts)
+    run_charts = figures.get("run_dir")
+    charts = sorted(run_charts.glob("*.png")) if run_charts is not None and run_charts.is_dir() else []
+    if charts:
+        lines += ["Charts the stages drew themselves:", ""]
+        lines += [f"![{c.stem}](figures/run/{c.name})" for c in charts] + [""]
     lines += ["## 2. Model", ""]
     arch = architecture_rows(facts.final.config) if facts.final else []
     lines += [table(["setting", "value"], arch) if arch else "This run has no final checkpoint with a model config.", ""]
