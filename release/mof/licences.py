@@ -118,10 +118,12 @@ def judge(licence: str | None, content_type: ContentType) -> LicenceVerdict:
     return _judge_expression(text, content_type)
 
 
-def _verdict(licence: str, is_open: bool, fits: bool, content_type: ContentType) -> LicenceVerdict:
+def _verdict(licence: str, is_open: bool, fits: bool, content_type: ContentType,
+             blocking: list[str] | None = None) -> LicenceVerdict:
     if not is_open:
+        culprit = f"{licence} is not open: {', '.join(blocking)}" if blocking else licence
         return LicenceVerdict("not_open", licence, False,
-                              f"{licence} is neither OSI-approved, FSF free/libre, open-data nor open-content")
+                              f"{culprit} is neither OSI-approved, FSF free/libre, open-data nor open-content")
     if not fits:
         return LicenceVerdict("open", licence, False,
                               f"{licence} is open but a {content_type} component should carry {WANTED[content_type]}")
@@ -140,14 +142,17 @@ def _judge_expression(text: str, content_type: ContentType) -> LicenceVerdict:
     if info.errors or info.normalized_expression is None:
         return unknown
 
+    blocking: list[str] = []  # the ids that are not open, to name them
+
     def walk(node) -> tuple[bool, bool]:
         if isinstance(node, LicenseWithExceptionSymbol):
             return walk(node.license_symbol)
         if isinstance(node, LicenseSymbol):
             spdx_id = canonical_id(node.key)
-            if spdx_id is None:
+            if spdx_id is None or not _id_open(spdx_id):
+                blocking.append(spdx_id or node.key)
                 return False, False
-            return _id_open(spdx_id), _id_fits(spdx_id, content_type)
+            return True, _id_fits(spdx_id, content_type)
         parts = [walk(arg) for arg in node.args]
         pick = any if isinstance(node, OR) else all
         assert isinstance(node, (OR, AND)), f"unexpected licence expression node {node!r}"
@@ -155,4 +160,4 @@ def _judge_expression(text: str, content_type: ContentType) -> LicenceVerdict:
 
     expression = licensing.parse(info.normalized_expression)
     is_open, fits = walk(expression)
-    return _verdict(info.normalized_expression, is_open, fits, content_type)
+    return _verdict(info.normalized_expression, is_open, fits, content_type, sorted(set(blocking)))

@@ -151,3 +151,9 @@ def test_a_licence_that_does_not_parse_is_an_invalid_licence():
     desc = parse_description("release: {components: [{name: Datasets, license: 'MIT AND (('}]}", "m.yml")
     result = evaluate(desc).components["Datasets"]
     assert result.status == "invalid" and "not an SPDX licence id or expression" in result.reason
+
+
+def test_a_compound_licence_names_the_part_that_is_not_open():
+    verdict = judge("GPL-2.0-or-later AND MIT AND PSF-2.0", "data")
+    assert verdict.status == "not_open"
+    assert verdict.reason.startswith("GPL-2.0-or-later AND MIT AND PSF-2.0 is not open: PSF-2.0 is neither")
