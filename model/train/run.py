@@ -88,6 +88,10 @@ class TrainSummary:
 class _Stop(Exception):
     """Leaves a phase's recorder without writing its manifest (the phase is not finished)."""
 
+    def __init__(self, reason: str, cursor):
+        super().__init__(reason)
+        self.cursor = cursor
+
 
 def model_config_for(config: TrainConfig, vocab_size: int, max_seq_len: int) -> ModelConfig:
     return preset(config.model, vocab_size=vocab_size, max_seq_len=max_seq_len)
@@ -159,7 +163,7 @@ class _Run:
                     try:
                         cursor = self._phase(i, cursor, stop_at)
                     except _Stop as stop:
-                        stopped_by = str(stop)
+                        stopped_by, cursor = str(stop), stop.cursor
                         break
         finally:
             if self.log is not None:
@@ -199,7 +203,7 @@ class _Run:
                         if not self._exists(cursor):
                             self._save(cursor, self.run_dir / RESUME_DIR)
                     if stop:
-                        raise _Stop(self.signalled or ("signal" if signalled else f"stop_at={stop_at}"))
+                        raise _Stop(self.signalled or ("signal" if signalled else f"stop_at={stop_at}"), cursor)
             if rec is not None:
                 self._fill_record(rec, i)
         return cursor

@@ -17,7 +17,7 @@ def lr_at(step: int, total_steps: int, peak: float, schedule: ScheduleConfig) ->
     then a cosine from the peak down to ``final_lr_ratio * peak`` at the last update."""
     warmup = schedule.warmup_steps
     if step < warmup:
-        return peak * (step + 1) / warmup
+        return peak * ((step + 1) / warmup)
     floor = peak * schedule.final_lr_ratio
     decay_steps = total_steps - warmup - 1
     progress = min(1.0, (step - warmup) / decay_steps) if decay_steps > 0 else 1.0

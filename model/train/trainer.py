@@ -56,6 +56,7 @@ class Trainer:
         self.total_steps = total_steps
         self.bf16 = device.type == "cuda"
         runtime = config.runtime
+        torch.manual_seed(config.seed)  # the global generators too, so their saved states do not depend on history
         model = build(model_config, device=device, seed=config.seed, backend=runtime.attention)
         model.activation_checkpointing = runtime.activation_checkpointing
         if runtime.compile:

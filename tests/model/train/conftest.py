@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from glassworks.config import from_dict, parse_config
+from glassworks.config import from_dict
 from glassworks.model.train.config import TrainConfig
 
 DATA = Path(__file__).resolve().parents[3] / "data"
@@ -81,21 +81,33 @@ def run_dir(packed_run, tmp_path) -> Path:
     return target
 
 
-@pytest.fixture
-def train_config():
-    """``train_config(**sections)``: the tests' config with top-level keys replaced."""
+def make_config(**overrides) -> TrainConfig:
+    """The tests' config; a dict value updates that section, anything else replaces the key."""
     import yaml
 
-    def make(**overrides) -> TrainConfig:
-        data = yaml.safe_load(TRAIN_YAML)
-        for key, value in overrides.items():
-            if isinstance(value, dict) and isinstance(data.get(key), dict):
-                data[key] = {**data[key], **value}
-            else:
-                data[key] = value
-        return from_dict(TrainConfig, data)
+    data = yaml.safe_load(TRAIN_YAML)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return from_dict(TrainConfig, data)
 
-    return make
+
+@pytest.fixture(scope="session")
+def train_config():
+    """``train_config(**sections)``: the tests' config with keys replaced."""
+    return make_config
+
+
+@pytest.fixture(scope="session")
+def reference(packed_run, tmp_path_factory):
+    """The tests' config trained without interruption: (run directory, its summary). Read-only."""
+    from glassworks.model.train import train
+
+    run = tmp_path_factory.mktemp("reference") / "run"
+    shutil.copytree(packed_run, run)
+    return run, train(make_config(), run)
 
 
 @pytest.fixture
@@ -109,5 +121,3 @@ def losses():
 
     return read
 
-
-__all__ = ["PHASES", "TRAIN_YAML", "parse_config"]
