@@ -136,13 +136,17 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
     recorded = record.recorded_outputs()
     covered = {dst for dst, src in plan.copies.items()
                if src.resolve() == (run_dir / dst).resolve() and dst in recorded}
+    for dst in sorted(covered):
+        if sha256_file(out_dir / dst)[0] != recorded[dst][0]:
+            raise GlassworksError(f"{run_dir / dst}: differs from what manifest {recorded[dst][1]} recorded; "
+                                  f"`glassworks audit verify {run_dir}` says more; a bundle is built from a run that verifies")
     (out_dir / MANIFEST_DIR).mkdir(exist_ok=True)
     for manifest_id in sorted(record.manifests):
         shutil.copyfile(run_dir / MANIFEST_DIR / f"{manifest_id}.json", out_dir / MANIFEST_DIR / f"{manifest_id}.json")
 
-    date = code.commit_date(repo, commits[-1] if head is None else head)
     for commit in commits:
         code.write_archive(repo, commit, out_dir / components.CODE_DIR)
+    date = max(code.commit_date(repo, c) for c in commits)  # the release date: of the newest code in it
     recipes_dir = out_dir / "corpus" / "recipes"
     recipes_dir.mkdir(parents=True, exist_ok=True)
     for recipe in config.corpus.recipes:

@@ -32,7 +32,11 @@ def archive_name(commit: str) -> str:
 def write_archive(repo: Path, commit: str, out_dir: Path) -> Path:
     """``code/glassworks-<commit>.tar.gz``: the tree of ``commit``, byte-identical on every
     run (git writes the commit time as every member's mtime and the commit id in the header)."""
-    _git(repo, "cat-file", "-e", f"{commit}^{{commit}}")
+    try:
+        _git(repo, "cat-file", "-e", f"{commit}^{{commit}}")
+    except GlassworksError:
+        raise GlassworksError(f"{repo}: commit {commit} (recorded by the run's manifests) is not in this repository; "
+                              "fetch it, or build the bundle from the checkout that made the run") from None
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / archive_name(commit)
     _git(repo, "-c", "tar.tar.gz.command=gzip -cn", "archive", "--format=tar.gz",
