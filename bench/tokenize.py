@@ -160,6 +160,7 @@ def main() -> None:
         texts = [t for _, t in real_texts()]
         result = {
             "bench": "tokenize", "python": platform.python_version(), "cpus": os.cpu_count(),
+            "load_average_1min": round(os.getloadavg()[0], 2),  # others' work on the cores skews timings
             "corpus_bytes": corpus_bytes, "vocab_size": args.vocab,
             "packing": runs, "workers_give_same_bytes": same_bytes,
             "tokenize_speedup_2_workers": round(runs[1]["tokenize_tokens_per_s"] / runs[0]["tokenize_tokens_per_s"], 3),

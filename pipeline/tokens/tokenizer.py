@@ -17,6 +17,7 @@ so a 50 MB document costs bounded memory and time and gives the same ids as one 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -100,11 +101,14 @@ class Tokenizer:
         model = directory / MODEL_FILE
         if not model.is_file():
             raise GlassworksError(f"{directory}: no {MODEL_FILE} here (not a tokenizer directory)")
+        proto = model.read_bytes()
         info = None
         if (directory / META_FILE).is_file():
             data = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
             info = TokenizerInfo(**{k: data[k] for k in TokenizerInfo.__dataclass_fields__})
-        return cls(model.read_bytes(), info, directory)
+            if hashlib.sha256(proto).hexdigest() != info.model_sha256:
+                raise GlassworksError(f"{model}: not the model {META_FILE} describes (sha256 differs)")
+        return cls(proto, info, directory)
 
     @property
     def dtype(self) -> np.dtype:
@@ -122,7 +126,7 @@ class Tokenizer:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return [self._sp.encode(clean_text(t)[0]) for t in texts]
+        return [self.encode_array(t).tolist() for t in texts]
 
     def decode(self, ids) -> str:
         ids = [int(i) for i in ids]

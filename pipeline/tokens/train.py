@@ -25,7 +25,7 @@ from typing import Iterator
 
 from glassworks.errors import GlassworksError
 from glassworks.pipeline.tokens.draw import priority, uniform
-from glassworks.pipeline.tokens.sources import Bad, CorpusConfig, Doc, Skip, list_files, read_source
+from glassworks.pipeline.tokens.sources import Bad, CorpusConfig, Skip, list_files, read_source
 from glassworks.pipeline.tokens.tokenizer import META_FILE, MODEL_FILE
 from glassworks.provenance.atomic import atomic_write_bytes, atomic_write_json
 from glassworks.provenance.hashing import sha256_file

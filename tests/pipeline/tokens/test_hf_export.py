@@ -40,9 +40,14 @@ def test_post_processor_adds_bos_like_the_training_documents(sp, hf):
     assert hf.encode("hello").ids == sp.encode("hello", bos=True)
 
 
-def test_transformers_loads_the_folder_with_the_same_ids(trained, sp, texts):
+@pytest.fixture(scope="module")
+def auto(trained):
     transformers = pytest.importorskip("transformers")
-    tok = transformers.AutoTokenizer.from_pretrained(str(trained / "tokenizer"))
+    return transformers.AutoTokenizer.from_pretrained(str(trained / "tokenizer"))
+
+
+def test_transformers_loads_the_folder_with_the_same_ids(auto, sp, texts):
+    tok = auto
     assert (tok.bos_token_id, tok.eos_token_id, tok.unk_token_id) == (sp.bos_id, sp.eos_id, sp.unk_id)
     assert len(tok) == sp.vocab_size
     for text in texts + EDGE_CASES:
@@ -51,9 +56,8 @@ def test_transformers_loads_the_folder_with_the_same_ids(trained, sp, texts):
         assert tok.decode(ids, skip_special_tokens=True) == text
 
 
-def test_special_token_strings_in_text_are_plain_text_only_when_asked(trained, sp):
-    transformers = pytest.importorskip("transformers")
-    tok = transformers.AutoTokenizer.from_pretrained(str(trained / "tokenizer"))
+def test_special_token_strings_in_text_are_plain_text_only_when_asked(auto, sp):
+    tok = auto
     text = "a <s> b </s>"
     assert tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"] == sp.encode(text)
     assert sp.eos_id in tok(text, add_special_tokens=False)["input_ids"]  # the documented difference

@@ -117,3 +117,10 @@ def test_sample_follows_shares_and_never_takes_zero_weight_documents(trained, to
 def test_a_tokenizer_directory_must_hold_the_model(tmp_path):
     with pytest.raises(GlassworksError, match="no tokenizer.model"):
         Tokenizer.load(tmp_path)
+
+
+def test_a_swapped_model_file_is_refused(run_dir):
+    model = run_dir / "tokenizer" / "tokenizer.model"
+    model.write_bytes(model.read_bytes() + b"\0")
+    with pytest.raises(GlassworksError, match="sha256 differs"):
+        Tokenizer.load(run_dir / "tokenizer")

@@ -66,3 +66,11 @@ def test_inspect_refuses_a_sequence_past_the_end(run_dir, mix_config, capsys):
     build_mixtures(mix_config(), run_dir)
     assert main(["data", "inspect", str(run_dir / "data" / "phase3"), "--sequence", "40"]) == 2
     assert "40 sequences" in capsys.readouterr().err
+
+
+def test_package_exports_resolve_lazily():
+    import glassworks.pipeline.tokens as tokens
+
+    assert tokens.PackedDataset.__name__ == "PackedDataset" and callable(tokens.build_mixtures)
+    with pytest.raises(AttributeError):
+        tokens.nothing_here
