@@ -22,6 +22,7 @@ checkpoint (tested on all three request types):
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
@@ -32,6 +33,8 @@ from lm_eval.models.utils import Collator
 from tqdm import tqdm
 
 from glassworks.errors import GlassworksError
+
+logger = logging.getLogger(__name__)
 
 MODEL_NAME = "glassworks"
 
@@ -61,6 +64,7 @@ class GlassworksLM(TemplateLM):
         self._max_length = int(max_length) if max_length else self.config.max_seq_len
         self._max_gen_toks = int(max_gen_toks)
         self.add_bos_token = _as_bool(add_bos_token)
+        self._warned = False
 
     # --- what TemplateLM asks for -----------------------------------------------------------
 
@@ -114,14 +118,19 @@ class GlassworksLM(TemplateLM):
                     raise ValueError("a loglikelihood request needs a non-empty context and continuation")
                 whole = (context + continuation)[-(self.max_length + 1):]
                 rows.append(whole[:-1])  # the input; the target of position i is whole[i + 1]
-                spans.append(len(continuation))
+                if len(continuation) > len(whole) - 1 and not self._warned:
+                    logger.warning("a continuation is longer than the context window (%d tokens); only its last "
+                                   "%d tokens are scored", self.max_length, self.max_length)
+                    self._warned = True
+                spans.append(min(len(continuation), len(whole) - 1))
             width = max(map(len, rows))
             batch = torch.zeros(len(rows), width, dtype=torch.long, device=self.device)
             for i, row in enumerate(rows):
                 batch[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-            logprobs = F.log_softmax(self.model(batch).float(), dim=-1)  # (B, S, vocab)
+            logits = self.model(batch)  # (B, S, vocab)
             for i, ((key, context, continuation), row, n) in enumerate(zip(chunk, rows, spans)):
-                picked = logprobs[i, len(row) - n: len(row)]  # (n, vocab): predictions of the continuation
+                # (n, vocab): the predictions of the continuation's tokens, normalised in fp32
+                picked = F.log_softmax(logits[i, len(row) - n: len(row)].float(), dim=-1)
                 target = torch.as_tensor(continuation[-n:], dtype=torch.long, device=self.device)
                 greedy = bool((picked.argmax(-1) == target).all())
                 answer = (float(picked.gather(-1, target[:, None]).sum()), greedy)

@@ -1,0 +1,267 @@
+"""The shipped held-out suite: eval data built at run time from the embedded corpus in data/.
+
+Nothing is copied into the package: ``build_suite`` reads data/ (the same files every demo
+run reads), holds out a fixed, seeded subset of each source's documents and writes two
+tasks per source as JSONL, which the YAMLs in ``evals/tasks/heldout/`` describe to lm-eval:
+
+- ``heldout_ppl_<source>``: the held-out documents themselves (perplexity, bits per byte);
+- ``heldout_cloze_<source>``: multiple-choice continuation. Each item is a passage of a
+  held-out document ending at a line break; the choices are the true next line and three
+  lines of other held-out documents of the same source. A model that learned the source
+  ranks the true line first more often than chance (25%).
+
+Sources: ``docs`` (CPython's reST documentation, English), ``fortunes`` (German fortunes),
+``web`` (CPython's HTML documentation from the WARC, text extracted with resiliparse as
+the corpus recipes do), ``code`` (the code repositories). Documents that take part in a
+planted or natural duplicate, and licence texts, are never held out: a copy of them would
+be in the training data.
+
+Which documents are held out is a pure function of (seed, source, document id): the
+``max(min_docs, round(fraction * n))`` documents with the smallest
+``sha256("glassworks-heldout-v1:<seed>:<source>:<id>")``. ``held_out_ids`` gives their
+ids, which are the document ids the corpus stages give the same documents (JSONL ``id``,
+WARC-Record-ID, ``<repo>/<path>``), so a training mixture can leave them out; the
+contamination report measures whether it did.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from glassworks.errors import GlassworksError
+
+VERSION = "1"
+SOURCES = ("docs", "fortunes", "web", "code")
+LICENCE_NAMES = {"LICENSE", "LICENCE", "COPYING", "COPYRIGHT", "NOTICE"}
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """How much held-out text, and which."""
+
+    seed: int = 0
+    fraction: float = 0.1
+    """Share of each source's eligible documents that is held out."""
+    min_docs: int = 3
+    """At least this many documents per source (cloze distractors come from other documents)."""
+    ppl_chars: int = 12000
+    """Characters of held-out text per source in the perplexity task (whole lines; the last
+    document is cut at a line end). Bounds the demo's eval time; raise it for a real model."""
+    cloze_items: int = 40
+    """Multiple-choice items per source."""
+    context_chars: int = 400
+    """Characters of passage before the line to predict (whole lines)."""
+
+    def __post_init__(self):
+        if not 0 < self.fraction < 1:
+            raise ValueError(f"fraction must be in (0, 1), got {self.fraction}")
+        if self.min_docs < 2:
+            raise ValueError("min_docs must be >= 2: distractors come from other held-out documents")
+        if self.ppl_chars <= 0 or self.cloze_items <= 0 or self.context_chars <= 0:
+            raise ValueError("ppl_chars, cloze_items and context_chars must be positive")
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str
+    id: str
+    text: str
+
+
+# --- reading the embedded corpus --------------------------------------------------------------
+
+
+def read_source(data_dir: Path, source: str) -> Iterator[Document]:
+    """The eligible documents of one source, in a fixed order."""
+    if source == "docs":
+        yield from _jsonl(data_dir / "text" / "cpython-docs-rst.jsonl", source)
+    elif source == "fortunes":
+        yield from _jsonl(data_dir / "text" / "fortunes-de.jsonl", source)
+    elif source == "web":
+        yield from _warc(data_dir / "web" / "cpython-docs.warc.gz", source)
+    elif source == "code":
+        yield from _code(data_dir / "code", source)
+    else:
+        raise GlassworksError(f"unknown held-out source {source!r}; known: {', '.join(SOURCES)}")
+
+
+def _jsonl(path: Path, source: str) -> Iterator[Document]:
+    if not path.is_file():
+        raise GlassworksError(f"{path}: embedded corpus file not found (is --data-dir the repository's data/?)")
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise GlassworksError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+    planted = {r["metadata"]["planted_from"] for r in records if "planted_from" in r.get("metadata", {})}
+    for r in records:
+        if "planted_from" not in r.get("metadata", {}) and r["id"] not in planted and r["text"].strip():
+            yield Document(source, r["id"], r["text"])
+
+
+def _warc(path: Path, source: str) -> Iterator[Document]:
+    from resiliparse.extract.html2text import extract_plain_text
+    from warcio.archiveiterator import ArchiveIterator
+
+    if not path.is_file():
+        raise GlassworksError(f"{path}: embedded corpus file not found (is --data-dir the repository's data/?)")
+    pages = []
+    with open(path, "rb") as handle:
+        for record in ArchiveIterator(handle):
+            if record.rec_type != "response":
+                continue
+            url = record.rec_headers.get_header("WARC-Target-URI")
+            record_id = record.rec_headers.get_header("WARC-Record-ID").strip("<>")
+            html = record.content_stream().read().decode("utf-8", errors="replace")
+            pages.append((url, record_id, html))
+    # a page whose path (after the host) occurs twice has a mirror copy: not held out
+    paths = [url.split("/3.11/", 1)[-1] for url, _, _ in pages]
+    for (url, record_id, html), key in zip(pages, paths):
+        if paths.count(key) > 1:
+            continue
+        text = extract_plain_text(html, main_content=True, alt_texts=False, links=False, list_bullets=True)
+        if text.strip():
+            yield Document(source, record_id, text)
+
+
+def _code(root: Path, source: str) -> Iterator[Document]:
+    if not root.is_dir():
+        raise GlassworksError(f"{root}: embedded code repositories not found (is --data-dir the repository's data/?)")
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    names = [p.name for p in files]
+    for path in files:
+        if path.name in LICENCE_NAMES or names.count(path.name) > 1:  # vendored copies and licence texts
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if text.strip():
+            yield Document(source, path.relative_to(root).as_posix(), text)
+
+
+# --- choosing and writing -----------------------------------------------------------------------
+
+
+def _key(seed: int, *parts: object) -> str:
+    return hashlib.sha256(":".join(["glassworks-heldout-v1", str(seed), *map(str, parts)]).encode()).hexdigest()
+
+
+def held_out(documents: list[Document], config: SuiteConfig) -> list[Document]:
+    """The held-out documents of one source, in key order."""
+    ranked = sorted(documents, key=lambda d: _key(config.seed, d.source, d.id))
+    k = min(len(ranked), max(config.min_docs, round(config.fraction * len(ranked))))
+    return ranked[:k]
+
+
+def held_out_ids(data_dir: str | Path, config: SuiteConfig = SuiteConfig()) -> dict[str, list[str]]:
+    """Per source, the ids of the documents the suite holds out (for a mixture to exclude)."""
+    return {s: sorted(d.id for d in held_out(list(read_source(Path(data_dir), s)), config)) for s in SOURCES}
+
+
+def perplexity_docs(docs: list[Document], budget: int) -> list[dict]:
+    """Held-out documents up to ``budget`` characters; the last one cut after a line end."""
+    out, used = [], 0
+    for doc in docs:
+        text = doc.text
+        if used + len(text) > budget:
+            cut = text.rfind("\n", 0, budget - used)
+            text = text[: cut + 1] if cut > 0 else ""
+        if text.strip():
+            out.append({"id": doc.id, "source": doc.source, "text": text})
+            used += len(text)
+        if used >= budget:
+            break
+    return out
+
+
+def _candidate_lines(doc: Document) -> list[tuple[int, str]]:
+    """(offset of the line in the text, line) for lines worth predicting: 20-160 characters,
+    mostly letters, digits or spaces, after at least one earlier line."""
+    out, offset = [], 0
+    for line in doc.text.splitlines(keepends=True):
+        body = line.rstrip("\n")
+        plain = sum(c.isalnum() or c == " " for c in body)
+        if offset > 0 and 20 <= len(body.strip()) <= 160 and plain >= 0.7 * len(body):
+            out.append((offset, body))
+        offset += len(line)
+    return out
+
+
+def cloze_items(docs: list[Document], config: SuiteConfig) -> list[dict]:
+    """Multiple-choice next-line items over the held-out documents of one source."""
+    lines = {d.id: _candidate_lines(d) for d in docs}
+    candidates = sorted(((_key(config.seed, "cloze", d.id, off), d, off, body) for d in docs for off, body in lines[d.id]),
+                        key=lambda c: c[0])
+    items = []
+    for key, doc, offset, answer in candidates:
+        start = doc.text.rfind("\n", 0, max(0, offset - config.context_chars)) + 1
+        context = doc.text[start:offset]
+        others = sorted(((_key(config.seed, "distractor", key, o.id, off), body) for o in docs if o.id != doc.id
+                         for off, body in lines[o.id]), key=lambda c: c[0])
+        # lines of about the answer's length first, so that choice length says little
+        others.sort(key=lambda c: not 0.67 <= len(c[1]) / len(answer) <= 1.5)
+        distractors: list[str] = []
+        for _, body in others:
+            if body.strip() != answer.strip() and body not in distractors:
+                distractors.append(body)
+            if len(distractors) == 3:
+                break
+        if len(distractors) < 3 or not context.strip():
+            continue
+        label = int(key[:8], 16) % 4
+        choices = distractors[:label] + [answer] + distractors[label:]
+        items.append({"id": f"{doc.id}@{offset}", "source": doc.source, "context": context,
+                      "choices": choices, "label": label})
+        if len(items) == config.cloze_items:
+            break
+    return items
+
+
+@dataclass(frozen=True)
+class SuiteFiles:
+    folder: Path
+    files: dict[str, Path]  # task name -> its JSONL
+    held_out: dict[str, list[str]]  # source -> held-out document ids
+
+
+def build_suite(data_dir: str | Path, out_dir: str | Path, config: SuiteConfig = SuiteConfig(),
+                sources: tuple[str, ...] = SOURCES) -> SuiteFiles:
+    """Write ``heldout_{ppl,cloze}_<source>.jsonl`` into ``out_dir``; same inputs, same bytes."""
+    from glassworks.provenance.atomic import atomic_write_bytes
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files, ids = {}, {}
+    for source in sources:
+        docs = held_out(list(read_source(data_dir, source)), config)
+        ids[source] = sorted(d.id for d in docs)
+        for task, rows in ((f"heldout_ppl_{source}", perplexity_docs(docs, config.ppl_chars)),
+                           (f"heldout_cloze_{source}", cloze_items(docs, config))):
+            if not rows:
+                raise GlassworksError(f"{data_dir}: source {source!r} gave no rows for task {task}")
+            body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+            atomic_write_bytes(out_dir / f"{task}.jsonl", body.encode("utf-8"))
+            files[task] = out_dir / f"{task}.jsonl"
+    return SuiteFiles(out_dir, files, ids)
+
+
+def input_paths(data_dir: str | Path, sources: tuple[str, ...] = SOURCES) -> list[Path]:
+    """The embedded-corpus files the suite reads (for the manifest)."""
+    data_dir = Path(data_dir)
+    where = {"docs": data_dir / "text" / "cpython-docs-rst.jsonl", "fortunes": data_dir / "text" / "fortunes-de.jsonl",
+             "web": data_dir / "web" / "cpython-docs.warc.gz", "code": data_dir / "code"}
+    return [where[s] for s in sources]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]

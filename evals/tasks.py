@@ -1,0 +1,95 @@
+"""The task YAMLs glassworks ships, made runnable: data placeholders become absolute paths.
+
+``evals/tasks/<suite>/`` holds lm-eval task configs (``dataset_path: json``) whose
+``data_files`` name a placeholder root: ``${HELDOUT_DATA}`` (the held-out suite that
+``build_suite`` writes) or ``${TASK_DATA}`` (the folder of local copies of the standard
+suites a user gives). The datasets library resolves relative data files against the
+working directory, not the YAML, so ``render_tasks`` copies the folders into a run's
+``eval/tasks/`` with the placeholders replaced, and remembers which data files each task
+reads: those are hashed into the eval manifest and checked before lm-eval starts.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from glassworks.errors import GlassworksError
+
+TEMPLATES = Path(__file__).resolve().parent / "tasks"
+SUITES = ("heldout", "local")
+PLACEHOLDERS = {"HELDOUT_DATA": "heldout", "TASK_DATA": "local"}
+_PLACEHOLDER = re.compile(r"\$\{(HELDOUT_DATA|TASK_DATA)\}(/[^\s\"']*)?")
+_TASK = re.compile(r"^(task|group):\s*(\S+)\s*$", re.MULTILINE)
+_MEMBER = re.compile(r"^\s+-\s+(\S+)\s*$", re.MULTILINE)
+
+
+@dataclass
+class RenderedTasks:
+    folder: Path
+    data_files: dict[str, list[Path]] = field(default_factory=dict)  # task -> files it reads
+    groups: dict[str, list[str]] = field(default_factory=dict)  # group -> its tasks
+
+    def expand(self, names: list[str]) -> list[str]:
+        """Task names with groups replaced by their members (order kept, no repeats)."""
+        out: list[str] = []
+        for name in names:
+            for task in self.groups.get(name, [name]):
+                if task not in out:
+                    out.append(task)
+        return out
+
+    def check(self, names: list[str]) -> dict[str, list[Path]]:
+        """The data files of the named tasks; a missing one is an error naming task and file."""
+        files = {}
+        for task in self.expand(names):
+            for path in self.data_files.get(task, []):
+                if not path.is_file():
+                    hint = ("give the folder of local copies with --task-data (evals/tasks/local/README.md)"
+                            if "TASK_DATA" not in str(path) else "")
+                    raise GlassworksError(f"{path}: data file of task {task!r} not found; {hint}".rstrip("; "))
+            files[task] = self.data_files.get(task, [])
+        return files
+
+
+def render_tasks(out_dir: str | Path, heldout_data: str | Path | None, task_data: str | Path | None) -> RenderedTasks:
+    """Copy the shipped task folders into ``out_dir`` with their data roots filled in. A
+    suite whose root is not given keeps its placeholder paths (its tasks fail ``check``)."""
+    out_dir = Path(out_dir)
+    roots = {"HELDOUT_DATA": heldout_data, "TASK_DATA": task_data}
+    rendered = RenderedTasks(out_dir)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    for suite in SUITES:
+        target = out_dir / suite
+        target.mkdir(parents=True)
+        for source in sorted((TEMPLATES / suite).iterdir()):
+            if not source.is_file() or source.suffix == ".pyc":
+                continue
+            text = source.read_text(encoding="utf-8")
+            if source.suffix == ".yaml":
+                text = _render(text, roots, rendered)
+            (target / source.name).write_text(text, encoding="utf-8")
+    return rendered
+
+
+def _render(text: str, roots: dict, rendered: RenderedTasks) -> str:
+    names = _TASK.findall(text)
+    files: list[Path] = []
+
+    def fill(match: re.Match) -> str:
+        root = roots[match[1]]
+        rest = match[2] or ""
+        path = (Path(root).resolve().as_posix() if root is not None else "${" + match[1] + "}") + rest
+        files.append(Path(path))
+        return path
+
+    text = _PLACEHOLDER.sub(fill, text)
+    for kind, name in names:
+        if kind == "task":
+            rendered.data_files[name] = files
+        else:
+            rendered.groups[name] = _MEMBER.findall(text.split("task:", 1)[1])
+    return text
