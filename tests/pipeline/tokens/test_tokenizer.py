@@ -124,3 +124,11 @@ def test_a_swapped_model_file_is_refused(run_dir):
     model.write_bytes(model.read_bytes() + b"\0")
     with pytest.raises(GlassworksError, match="sha256 differs"):
         Tokenizer.load(run_dir / "tokenizer")
+
+
+def test_the_loader_pickles_for_worker_processes(tok):
+    import pickle
+
+    again = pickle.loads(pickle.dumps(tok))
+    assert again.encode("def f(x):\n    return 1") == tok.encode("def f(x):\n    return 1")
+    assert again.vocab_size == tok.vocab_size
