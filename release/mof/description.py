@@ -78,9 +78,15 @@ def dotted(at: KeyPath) -> str:
     return out or "<root>"
 
 
+MAX_BYTES = 4 << 20  # a model description is a few kilobytes; anything this large is not one
+
+
 def read_description(path: str | Path) -> Description:
     path = Path(path)
     try:
+        if path.is_file() and path.stat().st_size > MAX_BYTES:
+            return Description(str(path), readable=False,
+                               problems=[f"{path}: {path.stat().st_size} bytes is too large for a model description"])
         raw = path.read_bytes()
     except OSError as exc:
         return Description(str(path), readable=False, problems=[f"{path}: cannot read: {exc.strerror or exc}"])
@@ -95,6 +101,10 @@ def parse_description(text: str, source: str = "<memory>") -> Description:
     desc = Description(source)
     loader = None
     try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):  # no alias bombs: descriptions never need them
+                raise yaml.MarkedYAMLError(problem="YAML aliases are not accepted in a model description",
+                                           problem_mark=event.start_mark)
         loader = _Loader(text)
         node = loader.get_single_node()
         if node is not None:

@@ -157,3 +157,11 @@ def test_a_compound_licence_names_the_part_that_is_not_open():
     verdict = judge("GPL-2.0-or-later AND MIT AND PSF-2.0", "data")
     assert verdict.status == "not_open"
     assert verdict.reason.startswith("GPL-2.0-or-later AND MIT AND PSF-2.0 is not open: PSF-2.0 is neither")
+
+
+def test_yaml_aliases_are_refused_not_expanded():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    result = evaluate(parse_description(bomb + "release: {components: []}\n", "bomb.yml"))
+    assert result.label == "Unclassified" and not result.readable
+    assert result.problems[0].startswith("bomb.yml:2: not valid YAML: YAML aliases are not accepted")
