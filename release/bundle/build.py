@@ -79,10 +79,13 @@ def _plan(run_dir: Path, record: RunRecord, config: BundleConfig, facts: RunFact
                                   "give their folders distinct names")
         names.add(ckpt.name)
         plan.add_tree(ckpt.source, f"checkpoints/{ckpt.name}")
-    for src, dst in ((art.tokenizer, "tokenizer"), (art.hf_export, "hf"), (art.eval_results, "evals"),
-                     (art.eval_data, "evals/data"), (art.samples, "samples")):
+    for src, dst in ((art.tokenizer, "tokenizer"), (art.hf_export, "hf"), (art.eval_results, "eval"),
+                     (art.samples, "samples")):
         if (run_dir / src).exists():
             plan.add_tree(run_dir / src, dst)
+    data = run_dir / art.eval_data
+    if data.exists() and not data.resolve().is_relative_to((run_dir / art.eval_results).resolve()):
+        plan.add_tree(data, "eval/data")
     for chart in sorted((run_dir / "reports").glob("*.png")):  # the stages' own charts (dedup weights, ...)
         plan.add_file(chart, f"docs/figures/run/{chart.name}")
     for pattern in art.training_metrics:

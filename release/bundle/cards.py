@@ -43,9 +43,13 @@ def architecture_rows(config: Mapping | None) -> list[list]:
     return [[key, value] for key, value in sorted(config.items()) if isinstance(value, (int, float, str, bool))]
 
 
-def eval_table(facts: RunFacts) -> str:
-    rows = [[r.task, r.metric, f"{r.value:.4f}", "" if r.stderr is None else f"{r.stderr:.4f}"] for r in facts.evals]
-    return table(["task", "metric", "value", "stderr"], rows) if rows else ""
+def eval_table(rows) -> str:
+    """A Markdown table of eval rows; a checkpoint column when they span several checkpoints."""
+    several = len({r.checkpoint for r in rows}) > 1
+    cells = [([r.checkpoint] if several else []) + [r.task, r.metric, f"{r.value:.4f}",
+                                                    "" if r.stderr is None else f"{r.stderr:.4f}"] for r in rows]
+    header = (["checkpoint"] if several else []) + ["task", "metric", "value", "stderr"]
+    return table(header, cells) if cells else ""
 
 
 def model_card(config: BundleConfig, facts: RunFacts, mof_label: str, datasets_licence: str) -> str:
@@ -54,7 +58,7 @@ def model_card(config: BundleConfig, facts: RunFacts, mof_label: str, datasets_l
     final = facts.final
     assert final is not None, "a model card needs the final checkpoint"
     results = [EvalResult(task_type="text-generation", dataset_type=r.task, dataset_name=r.task,
-                          metric_type=r.metric, metric_value=round(r.value, 6)) for r in facts.evals]
+                          metric_type=r.metric, metric_value=round(r.value, 6)) for r in facts.final_evals]
     data = ModelCardData(
         model_name=config.name, language=config.language, library_name="transformers",
         pipeline_tag="text-generation", tags=["glassworks", "mistral", "mof", "open-science"],
@@ -86,7 +90,7 @@ def model_card(config: BundleConfig, facts: RunFacts, mof_label: str, datasets_l
         "",
         "## Evaluation",
         "",
-        eval_table(facts) or "No evaluation results were recorded for this run.",
+        eval_table(facts.final_evals) or "No evaluation results of the final checkpoint were recorded for this run.",
         "",
         "## Use",
         "",

@@ -59,6 +59,20 @@ def _has_eval_results(folder: Path) -> bool:
     return False
 
 
+EVAL_DATA_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet", ".csv", ".tsv")
+
+
+def _eval_data_folder(folder: Path) -> Path | None:
+    """The folder that holds the evaluation task data (the deepest common one), if any."""
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.name.endswith(EVAL_DATA_SUFFIXES)]
+    if not files:
+        return None
+    common = files[0].parent
+    while not all(f.is_relative_to(common) for f in files):
+        common = common.parent
+    return common
+
+
 def _is_model_config(path: Path) -> bool:
     """A checkpoint's config.json: the model's training configuration (``{"model": {...}}``)."""
     try:
@@ -93,10 +107,11 @@ def detect(bundle: Path) -> list[Found]:
     raw_in_code = any(m.startswith("data/") and not m.endswith((".py", ".md", ".toml")) for m in members)
     if recipes and (raw_in_bundle or raw_in_code):
         found.append(Found("Datasets", "corpus/", "datasets"))
-    if _nonempty(bundle / "evals" / "data"):
-        found.append(Found("Evaluation data", "evals/data/", "evaluation_data"))
-    if _has_eval_results(bundle / "evals"):
-        found.append(Found("Evaluation results", "evals/", "document"))
+    data = _eval_data_folder(bundle / "eval")
+    if data is not None:
+        found.append(Found("Evaluation data", data.relative_to(bundle).as_posix() + "/", "evaluation_data"))
+    if _has_eval_results(bundle / "eval"):
+        found.append(Found("Evaluation results", "eval/", "document"))
     if _nonempty(bundle / "samples"):
         found.append(Found("Sample model outputs", "samples/", "document"))
     for name, rel in (("Model card", "README.md"), ("Data card", "corpus/README.md"),

@@ -36,10 +36,11 @@ class ArtifactsConfig:
     """Glob patterns of intermediate checkpoint folders (the final one is skipped)."""
     tokenizer: Path = Path("tokenizer")
     hf_export: Path = Path("hf")
-    eval_results: Path = Path("evals")
-    """A folder of evaluation results (JSON) or one JSON file."""
-    eval_data: Path = Path("evals/data")
-    """The evaluation task data, when the run keeps a copy."""
+    eval_results: Path = Path("eval")
+    """Evaluation results: lm-eval results JSON, one folder per checkpoint (``eval/<ckpt>/results.json``,
+    as ``glassworks eval`` writes them), or one JSON file. Shipped under ``eval/``."""
+    eval_data: Path = Path("eval/suite")
+    """The evaluation task data the run evaluated on (JSON lines); shipped under ``eval/``."""
     training_metrics: list[str] = field(default_factory=lambda: ["train/**/*.jsonl", "checkpoints/**/metrics*.jsonl"])
     """Glob patterns of training metric logs (JSON lines with step and loss) for the curves."""
     samples: Path = Path("samples")

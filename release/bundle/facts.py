@@ -36,6 +36,7 @@ class EvalRow:
     value: float
     stderr: float | None
     source: str  # the results file, relative to the run
+    checkpoint: str = ""  # the checkpoint evaluated (glassworks' block in results.json, else the folder)
 
 
 @dataclass
@@ -48,6 +49,13 @@ class RunFacts:
     curves: dict[str, list[tuple[int, float]]]  # log file -> [(step, loss)]
     weights: dict[str, dict] = field(default_factory=dict)  # weights file -> its JSON (sampling weights)
     corpus_licences: list[str] = field(default_factory=list)
+
+    @property
+    def final_evals(self) -> list[EvalRow]:
+        """The results of the final checkpoint (all results when the run evaluated only one)."""
+        if len({r.checkpoint for r in self.evals}) <= 1:
+            return self.evals
+        return [r for r in self.evals if r.checkpoint == "final"]
 
     @property
     def corpus_stages(self) -> list[StageStat]:
@@ -77,6 +85,9 @@ def read_evals(run_dir: Path, where: Path) -> list[EvalRow]:
         results = value.get("results") if isinstance(value, dict) else None
         if not isinstance(results, dict):
             continue
+        block = value.get("glassworks", {}).get("checkpoint", {}) if isinstance(value.get("glassworks"), dict) else {}
+        checkpoint = block.get("name") if isinstance(block, dict) and isinstance(block.get("name"), str) else (
+            path.parent.name if root.is_dir() and path.parent != root else "")
         for task, metrics in sorted(results.items()):
             if not isinstance(metrics, dict):
                 continue
@@ -89,7 +100,7 @@ def read_evals(run_dir: Path, where: Path) -> list[EvalRow]:
                 stderr = metrics.get(key.replace(metric, f"{metric}_stderr", 1))
                 rows.append(EvalRow(task, metric, float(number),
                                     float(stderr) if isinstance(stderr, (int, float)) else None,
-                                    path.relative_to(run_dir).as_posix()))
+                                    path.relative_to(run_dir).as_posix(), checkpoint))
     return rows
 
 

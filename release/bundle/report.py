@@ -140,7 +140,7 @@ def technical_report(config: BundleConfig, facts: RunFacts, figures: dict[str, P
         lines += ["![Training loss](figures/training-loss.png)", ""]
     elif rows:
         lines += ["The run recorded no training metric logs, so there is no loss curve.", ""]
-    lines += ["## 4. Evaluation", "", eval_table(facts) or "This run recorded no evaluation results.", ""]
+    lines += ["## 4. Evaluation", "", eval_table(facts.evals) or "This run recorded no evaluation results.", ""]
     lines += [
         "## 5. Reproducing and verifying",
         "",
@@ -160,7 +160,7 @@ def technical_report(config: BundleConfig, facts: RunFacts, figures: dict[str, P
 
 def paper_ready(facts: RunFacts) -> bool:
     """A paper reports a trained and evaluated model; without both there is nothing to report."""
-    return facts.final is not None and bool(facts.evals)
+    return facts.final is not None and bool(facts.final_evals)
 
 
 def research_paper(config: BundleConfig, facts: RunFacts, licences: list[str]) -> str:
@@ -186,7 +186,7 @@ def research_paper(config: BundleConfig, facts: RunFacts, licences: list[str]) -
         "",
         f"We train {config.name}, a decoder-only transformer in the Mistral architecture, for {final.step} steps "
         f"({final.tokens} tokens) on a corpus regenerated from raw sources with the {', '.join(recipes)} "
-        f"recipes, and evaluate it on {len({r.task for r in facts.evals})} offline tasks. Every artifact, from raw bytes "
+        f"recipes, and evaluate it on {len({r.task for r in facts.final_evals})} offline tasks. Every artifact, from raw bytes "
         "to the final weights, is recorded in a hash-chained manifest, and the release is classified under the Model "
         "Openness Framework by the same tool that assembled it.",
         "",
@@ -205,10 +205,11 @@ def research_paper(config: BundleConfig, facts: RunFacts, licences: list[str]) -
         "",
         "## 2. Results",
         "",
-        eval_table(facts),
+        eval_table(facts.final_evals),
         "",
-        f"{len(facts.evals)} result(s) on {len({r.task for r in facts.evals})} task(s), read from the evaluation "
-        "results shipped in `evals/`; `model.yml` says whether the evaluation code and data are shipped too.",
+        f"{len(facts.final_evals)} result(s) of the final checkpoint on {len({r.task for r in facts.final_evals})} "
+        "task(s), read from the evaluation results shipped in `eval/`; `model.yml` says whether the evaluation code "
+        "and data are shipped too.",
         "",
         "## 3. Discussion",
         "",

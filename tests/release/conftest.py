@@ -79,15 +79,24 @@ def _train_tiny(run: Path) -> None:
         rec.counts.add_in(3)
         rec.counts.keep(3)
     export_hf(run / "checkpoints" / "final", run / "hf", run_dir=run)
+    suite = run / "eval" / "suite" / "heldout_bytes.jsonl"
+    suite.parent.mkdir(parents=True)
+    with record_stage(run, "eval.suite", "1", {"task": "heldout_bytes"}, unit="documents") as rec:
+        suite.write_text("".join(json.dumps({"text": bytes(w).decode("utf-8", "replace")}) + "\n" for w in held_out))
+        rec.output(suite)
+        rec.counts.add_in(len(held_out))
+        rec.counts.keep(len(held_out))
     with torch.no_grad():
         rows = torch.tensor(held_out)
         logits = model(rows[:, :-1])
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 256), rows[:, 1:].reshape(-1)).item()
-    results = run / "evals" / "results.json"
+    results = run / "eval" / "final" / "results.json"
     results.parent.mkdir(parents=True)
     with record_stage(run, "eval", "1", {"task": "heldout_bytes"}, unit="tasks") as rec:
-        results.write_text(json.dumps({"results": {"heldout_bytes": {"alias": "heldout_bytes", "loss,none": loss,
-                                                                     "loss_stderr,none": 0.0}}}, indent=1))
+        rec.input(suite)
+        results.write_text(json.dumps({
+            "results": {"heldout_bytes": {"alias": "heldout_bytes", "loss,none": loss, "loss_stderr,none": 0.0}},
+            "glassworks": {"checkpoint": {"name": "final", "step": 3}}}, indent=1))
         rec.output(results)
         rec.counts.add_in(1)
         rec.counts.keep(1)

@@ -14,7 +14,8 @@ from glassworks.release.bundle.check import check_bundle
 from glassworks.release.mof import classify_file
 
 ALWAYS = {"Model parameters (Final)", "Model parameters (Intermediate)", "Model card", "Data card", "Technical report",
-          "Evaluation results", "Research paper", "Datasets", "Data preprocessing code", "Model metadata"}
+          "Evaluation results", "Evaluation data", "Research paper", "Datasets", "Data preprocessing code",
+          "Model metadata"}
 
 
 def test_layout_and_components(built):
@@ -23,7 +24,7 @@ def test_layout_and_components(built):
                  "checkpoints/step2/state.json", "hf/config.json", "hf/model.safetensors", "README.md",
                  "corpus/README.md", "croissant.json", "corpus/recipes/slimpajama.yaml", "docs/technical-report.md",
                  "docs/paper.md", "docs/figures/corpus-stages.png", "docs/figures/training-loss.png",
-                 "evals/results.json", "LICENSES/Apache-2.0.txt", "LICENSES/CC-BY-4.0.txt"):
+                 "eval/final/results.json", "LICENSES/Apache-2.0.txt", "LICENSES/CC-BY-4.0.txt"):
         assert (bundle / item).is_file(), item
     assert list((bundle / "code").glob("glassworks-*.tar.gz"))
     assert ALWAYS <= set(result.components)
@@ -74,7 +75,7 @@ def test_reports_use_the_runs_numbers(built, trained_run):
     for manifest in sorted((trained_run / "manifests").glob("slimpajama.*.json")):
         m = json.loads(manifest.read_text())
         assert f"| {m['stage']['name']} | documents | {m['counts']['in']} | {m['counts']['kept']} |" in report
-    loss = json.loads((trained_run / "evals" / "results.json").read_text())["results"]["heldout_bytes"]["loss,none"]
+    loss = json.loads((trained_run / "eval" / "final" / "results.json").read_text())["results"]["heldout_bytes"]["loss,none"]
     assert f"{loss:.4f}" in (bundle / "docs" / "paper.md").read_text()
 
 
@@ -95,8 +96,9 @@ def test_croissant_is_valid_and_names_the_shards_by_hash(built, trained_run):
     (["checkpoints/final/model.safetensors"], "Model parameters (Final)"),
     (["docs/paper.md"], "Research paper"),
     (["corpus/README.md"], "Data card"),
-    (["evals/results.json"], "Evaluation results"),
+    (["eval/final/results.json"], "Evaluation results"),
     (["README.md"], "Model card"),
+    (["eval/suite"], "Evaluation data"),
 ])
 def test_check_names_exactly_the_component_removed(bundle_copy, remove, component):
     assert check_bundle(bundle_copy).ok
@@ -148,3 +150,17 @@ def test_refuses_a_non_empty_output_folder(trained_run, bundle_config, tmp_path)
     (tmp_path / "out" / "x").write_text("x")
     with pytest.raises(GlassworksError, match="not empty"):
         build_bundle(bundle_config(), trained_run, tmp_path / "out")
+
+
+def test_with_open_corpus_licences_the_full_run_is_class_one(trained_run, bundle_config, tmp_path):
+    """The tiny run has every component; only the corpus licence (PSF-2.0 is neither OSI-approved
+    nor FSF free/libre in SPDX) keeps it out of Class I. Declared open, the bundle is Class I."""
+    from dataclasses import replace
+
+    config = bundle_config()
+    default = build_bundle(config, trained_run, tmp_path / "default")
+    assert "PSF-2.0" in default.classification.components["Datasets"].reason
+    open_config = replace(config, licences=replace(config.licences, datasets="GPL-2.0-or-later AND MIT"))
+    result = build_bundle(open_config, trained_run, tmp_path / "open")
+    assert result.mof_class == "Class I", [line for k in (3, 2, 1) for line in result.classification.gaps(k)]
+    assert verify_run(tmp_path / "open").ok
