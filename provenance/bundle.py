@@ -345,6 +345,7 @@ def check_bundle(report, bundle: Path, index, manifests: dict, archives: list[Co
             except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 report.add("checkpoint", FAIL, rel, f"not valid JSON ({exc})")
                 continue
+            _check_sidecar_hashes(report, bundle, rel, value, index)
             for mid in sorted(manifest_ids_in(value)):
                 if mid in manifests:
                     report.add("link", PASS, rel, f"names manifest {mid}")
@@ -355,3 +356,25 @@ def check_bundle(report, bundle: Path, index, manifests: dict, archives: list[Co
     for folder in folders:
         if not any(rel.startswith(folder + "/") and rel.endswith(".safetensors") for rel in index.files):
             report.add("checkpoint", FAIL, folder + "/", "a checkpoint folder without safetensors weights")
+
+
+def _check_sidecar_hashes(report, bundle: Path, rel: str, value, index) -> None:
+    """A checkpoint sidecar that lists its files' sha256 ({"files": {name: sha256}}) must agree
+    with the files next to it: the checkpoint vouches for its own weights."""
+    from glassworks.provenance.findings import FAIL, PASS
+
+    files = value.get("files") if isinstance(value, dict) else None
+    if not isinstance(files, dict):
+        return
+    folder = rel.rsplit("/", 1)[0]
+    for name, sha in sorted(files.items()):
+        if not isinstance(name, str) or not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+            continue
+        target = f"{folder}/{name}"
+        got = index.files.get(target) if "/" not in name and name not in ("", ".", "..") else None
+        if got is None:
+            report.add("checkpoint", FAIL, target, f"listed by {rel}, missing")
+        elif got[0] != sha:
+            report.add("checkpoint", FAIL, target, f"sha256 differs from the one {rel} lists")
+        else:
+            report.add("checkpoint", PASS, target, f"matches {rel}")

@@ -93,10 +93,7 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
         for side in ("inputs", "outputs"):
             for rec in manifest[side]["files"]:
                 report.findings.append(resolver.check(rec, rel, writes_bundle))
-        if not writes_bundle:
-            _check_links(report, manifest, rel, manifests, produced)
-        else:
-            _check_links(report, {**manifest, "inputs": {"files": []}}, rel, manifests, produced)
+        _check_links(report, manifest, rel, manifests, produced)
 
     signed = check_signature(report, run_dir, index, trusted or TrustedKeys())
     recorded = {rec["path"] for _, m in manifests.values() for side in ("inputs", "outputs")

@@ -1,18 +1,15 @@
-"""Shared fixtures of the audit tests: the demo's corpus run, and a small real bundle built from it.
+"""Shared fixtures of the audit tests: the demo's corpus run, and real bundles built from it.
 
 The corpus run is what `glassworks demo` runs first (the recipes its config lists), run once
-per session. The bundle follows the layout of ARCHITECTURE.md: the run's manifests, a
-recorded training stage with real safetensors checkpoints (final and one intermediate), an
-hf/ folder, the final corpus shards, a `git archive` of the commit the manifests record,
-cards, licences, a MOF model.yml, and a `release` stage recorded over all of it.
+per session. A tiny model is then trained on it for three steps (real checkpoints, an HF
+export, an eval result, each recorded), and `glassworks.release`'s builder assembles the
+bundle: once shipping the corpus shards, once shipping only manifests and recipes.
 """
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
@@ -38,98 +35,75 @@ def corpus_run(tmp_path_factory) -> Path:
     return run
 
 
-def _checkpoint(folder: Path, step: int, data_manifest: str) -> None:
-    from safetensors.numpy import save_file
+def _train_tiny(run: Path) -> None:
+    """Three real steps of the tiny preset on the corpus bytes through glassworks' model API:
+    checkpoints (two intermediate, a final), a Hugging Face export and a held-out loss, each
+    recorded as a stage of the run."""
+    import gzip
 
-    rng = np.random.default_rng(step)
-    folder.mkdir(parents=True)
-    save_file({"embed.weight": rng.standard_normal((16, 8)).astype(np.float32),
-               "head.weight": rng.standard_normal((8, 16)).astype(np.float32)}, str(folder / "model.safetensors"))
-    (folder / "config.json").write_text(json.dumps({"dim": 8, "vocab_size": 16, "n_layers": 0}, sort_keys=True))
-    (folder / "glassworks.json").write_text(json.dumps(
-        {"step": step, "tokens_seen": 64 * step, "phase": 1, "data_manifest": data_manifest}, sort_keys=True))
+    import torch
 
+    from glassworks.model import CheckpointState, build, export_hf, preset, save_checkpoint
+    from glassworks.provenance import record_stage
 
-MOF = """\
-framework: {name: Model Openness Framework, version: '1.0', date: '2024-12-15'}
-release:
-  name: glassworks-test
-  version: '0.1'
-  date: '2026-01-01'
-  type: language
-  architecture: transformer decoder
-  origin: none
-  producer: glassworks tests
-  contact: none
-  license:
-    distribution: {name: Apache-2.0, path: LICENSES/Apache-2.0.txt}
-    code: {name: Apache-2.0, path: LICENSES/Apache-2.0.txt}
-    document: {name: CC-BY-4.0, path: LICENSES/CC-BY-4.0.txt}
-  components:
-    - {name: Model architecture, description: model code, component_path: CODE}
-    - {name: Data preprocessing code, description: corpus stages, component_path: CODE}
-    - {name: Model parameters (Final), description: final weights, component_path: checkpoints/final}
-    - {name: Model parameters (Intermediate), description: step 1, component_path: checkpoints/step-1}
-    - {name: Datasets, description: the corpus, component_path: corpus}
-    - {name: Model card, description: card, component_path: README.md}
-    - {name: Data card, description: card, component_path: DATASET_CARD.md}
-"""
+    shards = sorted((run / "corpus" / "slimpajama" / "language").rglob("*.jsonl.gz"))
+    data = b"".join(json.loads(line)["text"].encode("utf-8") + b"\n" for f in shards for line in gzip.open(f, "rt"))
+    windows = torch.tensor([list(data[i:i + 33]) for i in range(0, 33 * 8, 33)])
+    language = next((run / "manifests").glob("slimpajama.language-*.json")).stem
+    model = build(preset("tiny", vocab_size=256, max_seq_len=32), seed=0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for step in (1, 2, 3):
+        rows = windows[(step - 1) * 2:step * 2]
+        loss = torch.nn.functional.cross_entropy(model(rows[:, :-1]).reshape(-1, 256), rows[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        save_checkpoint(model, run / "checkpoints" / ("final" if step == 3 else f"step{step}"),
+                        CheckpointState(step=step, tokens_seen=64 * step, phase="phase1", data_manifest=language),
+                        run_dir=run)
+    export_hf(run / "checkpoints" / "final", run / "hf", run_dir=run)
+    with torch.no_grad():
+        rows = windows[6:]
+        held_out = torch.nn.functional.cross_entropy(model(rows[:, :-1]).reshape(-1, 256), rows[:, 1:].reshape(-1))
+    with record_stage(run, "eval", "1", {"task": "heldout_bytes"}, unit="tasks") as rec:
+        (run / "evals").mkdir()
+        (run / "evals" / "results.json").write_text(json.dumps(
+            {"results": {"heldout_bytes": {"alias": "heldout_bytes", "loss,none": held_out.item()}}}, indent=1))
+        rec.output(run / "evals" / "results.json")
+        rec.counts.add_in()
+        rec.counts.keep()
 
 
 @pytest.fixture(scope="session")
-def built_bundle(corpus_run, tmp_path_factory) -> Path:
-    """A bundle assembled from the corpus run; tests copy it before changing anything."""
-    from glassworks.provenance import record_stage
-
-    base = tmp_path_factory.mktemp("bundle")
-    run = base / "run"
+def trained_run(corpus_run, tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("trained") / "run"
     shutil.copytree(corpus_run, run, symlinks=True)
-    manifests = {json.loads(p.read_text())["stage"]["name"]: json.loads(p.read_text())
-                 for p in (run / "manifests").glob("*.json")}
-    commit = manifests["sources"]["code"]["git_commit"]
-    if commit is None:
-        pytest.skip("the corpus run was not recorded from a git checkout: no code archive to ship")
-    shards = run / "corpus" / "slimpajama" / "language"
-    with record_stage(run, "train", "1", {"preset": "test", "steps": 2}, unit="steps") as rec:
-        rec.input(shards)
-        for step in (1, 2):
-            _checkpoint(run / "checkpoints" / f"step-{step}", step, manifests["slimpajama.language"]["id"])
-        rec.counts.add_in(2)
-        rec.counts.keep(2)
-        rec.output(run / "checkpoints")
+    _train_tiny(run)
+    return run
 
-    bundle = base / "bundle"
-    (bundle / "code").mkdir(parents=True)
-    archive = bundle / "code" / f"glassworks-{commit[:12]}.tar.gz"
-    subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar.gz", "-o", str(archive), commit], check=True)
-    shipped = {shards.relative_to(run).as_posix(): "corpus/slimpajama/language",
-               "checkpoints/step-2": "checkpoints/final", "checkpoints/step-1": "checkpoints/step-1"}
-    for src, dst in shipped.items():
-        shutil.copytree(run / src, bundle / dst)
-    (bundle / "hf").mkdir()
-    shutil.copy(run / "checkpoints/step-2/model.safetensors", bundle / "hf" / "model.safetensors")
-    shutil.copy(run / "checkpoints/step-2/config.json", bundle / "hf" / "config.json")
-    (bundle / "LICENSES").mkdir()
-    for name in ("Apache-2.0.txt", "CC-BY-4.0.txt"):
-        shutil.copy(REPO / "LICENSES" / name, bundle / "LICENSES" / name)
-    (bundle / "README.md").write_text("---\nlicense: apache-2.0\n---\n# glassworks-test\n\nA test model card.\n")
-    (bundle / "DATASET_CARD.md").write_text("---\nlicense: other\n---\n# corpus\n\nThe demo corpus, regenerated.\n")
-    (bundle / "model.yml").write_text(MOF.replace("CODE", archive.relative_to(bundle).as_posix()))
-    with record_stage(bundle, "release", "1", {"name": "glassworks-test"}, roots={"workdir": run}, unit="files") as rel:
-        for src in shipped:
-            rel.input(run / src)
-        rel.upstream(rec.manifest_id)
-        rel.upstream(manifests["slimpajama.language"]["id"])
-        files = [p for p in bundle.rglob("*") if p.is_file() and not p.relative_to(bundle).as_posix().startswith("manifests/")]
-        rel.counts.add_in(len(files))
-        rel.counts.keep(len(files))
-        rel.output(bundle)
-    # The run's manifests go in after the release stage is recorded: the recorder retires
-    # manifests whose outputs a new stage overwrites, and the run's paths and the bundle's
-    # overlap (corpus/..., checkpoints/step-1/) although they are different directories.
-    for manifest in (run / "manifests").glob("*.json"):
-        shutil.copy(manifest, bundle / "manifests" / manifest.name)
-    return bundle
+
+def _build(run: Path, out: Path, ship: str) -> Path:
+    """``glassworks release build`` of the run, from the release area's public builder."""
+    from dataclasses import replace
+
+    from glassworks.release.bundle import BundleConfig, build_bundle
+
+    config = BundleConfig()
+    config = replace(config, corpus=replace(config.corpus, ship=ship, recipes=_demo_recipes()))
+    build_bundle(config, run, out, repo=REPO)
+    return out
+
+
+@pytest.fixture(scope="session")
+def built_bundle(trained_run, tmp_path_factory) -> Path:
+    """A bundle that ships the corpus shards; tests copy it before changing anything."""
+    return _build(trained_run, tmp_path_factory.mktemp("bundle") / "bundle", "shards")
+
+
+@pytest.fixture(scope="session")
+def manifests_bundle(trained_run, tmp_path_factory) -> Path:
+    """A bundle that ships the corpus as manifests and recipes only (regenerate rebuilds it)."""
+    return _build(trained_run, tmp_path_factory.mktemp("bundle") / "bundle", "manifests")
 
 
 @pytest.fixture

@@ -29,30 +29,41 @@ def manifest_of(bundle: Path, stage: str) -> Path:
 def test_bundle_verifies_with_every_bundle_check(bundle):
     report = verify_run(bundle)
     assert report.ok, [f.line() for f in report.failures]
-    assert report.kind == "bundle" and report.manifests == 17
+    assert report.kind == "bundle" and report.manifests == len(list((bundle / "manifests").glob("*.json"))) > 15
     checks = report.by_check()
     for check in ("code", "mof", "checkpoint", "link", "file", "counts", "digest", "paths"):
         assert checks[check]["pass"] > 0, check
-    by_subject = {(f.check, f.subject): f for f in report.findings}
-    assert by_subject[("checkpoint", "checkpoints/final/model.safetensors")].detail == "well-formed safetensors"
-    # raw inputs are hashed straight out of the code archive; intermediates not shipped are named as such
+    seen = {(f.check, f.status, f.subject, f.detail) for f in report.findings}
+    final = "checkpoints/final/model.safetensors"
+    assert ("checkpoint", "pass", final, "well-formed safetensors") in seen
+    assert ("checkpoint", "pass", final, "matches checkpoints/final/state.json") in seen
+    assert ("mof", "pass", "model.yml components[Model parameters (Final)].component_path",
+            "checkpoints/final/ is in the bundle") in seen
+    # raw inputs are hashed straight out of the code archive
     raw = [f for f in report.findings if f.subject == "data:web/cpython-docs.warc.gz"]
     assert raw and all(f.status == "pass" and "code archive" in f.detail for f in raw)
-    skipped = [f for f in report.findings if f.status == "skip"]
-    assert skipped and all("not shipped" in f.detail for f in skipped)
-    # the run's checkpoint was shipped under another name: found by content
-    train = [f for f in report.findings if f.subject == "checkpoints/step-2/model.safetensors"]
-    assert train and train[0].detail == "shipped as checkpoints/final/model.safetensors"
+
+
+def test_bundle_that_ships_only_manifests_names_what_is_not_shipped(manifests_bundle):
+    report = verify_run(manifests_bundle)
+    assert report.ok, [f.line() for f in report.failures]
+    skipped = {f.subject for f in report.findings if f.status == "skip"}
+    assert "corpus/slimpajama/language/web/00000.jsonl.gz" in skipped and "raw/web/cpython-docs.warc.gz" in skipped
+    assert all("not shipped" in f.detail for f in report.findings if f.status == "skip")
+    assert not any(f.subject.startswith("checkpoints/") for f in report.findings if f.status == "skip")
 
 
 @pytest.mark.parametrize("victim", [
     "corpus/slimpajama/language/web/00000.jsonl.gz",  # shard
+    "documents/text/00000.jsonl.gz",  # an intermediate stage's output
     "checkpoints/final/model.safetensors",  # checkpoint
-    "checkpoints/step-1/glassworks.json",  # checkpoint sidecar
+    "checkpoints/step1/state.json",  # checkpoint sidecar
     "README.md",  # model card
-    "DATASET_CARD.md",  # data card
+    "corpus/README.md",  # data card
     "model.yml",  # MOF description
     "hf/model.safetensors",  # Hugging Face export
+    "croissant.json",
+    "docs/technical-report.md",
 ])
 def test_tampered_artifact_is_caught_and_named(bundle, victim, capsys):
     flip(bundle / victim)
@@ -60,6 +71,13 @@ def test_tampered_artifact_is_caught_and_named(bundle, victim, capsys):
     assert lines and any(victim in line and "content changed" in line for line in lines), lines
     assert main(["audit", "verify", str(bundle)]) == 1
     assert victim in capsys.readouterr().out
+
+
+def test_weights_that_disagree_with_their_sidecar_are_named(bundle):
+    flip(bundle / "checkpoints" / "step2" / "model.safetensors")
+    lines = fails(bundle)
+    assert any("FAIL checkpoint checkpoints/step2/model.safetensors: sha256 differs from the one "
+               "checkpoints/step2/state.json lists" in line for line in lines), lines
 
 
 def test_tampered_manifest_is_caught_and_named(bundle):
@@ -72,11 +90,11 @@ def test_tampered_manifest_is_caught_and_named(bundle):
 
 
 def test_manifest_forged_with_a_recomputed_digest_breaks_its_links(bundle):
-    path = manifest_of(bundle, "train")
+    path = manifest_of(bundle, "eval")
     forged = json.loads(path.read_text())
-    forged["config"]["steps"] = 1000
+    forged["config"]["task"] = "something_easier"
     forged["digest"] = manifest_digest(forged)
-    forged["id"] = f"train-{forged['digest'][:16]}"
+    forged["id"] = f"eval-{forged['digest'][:16]}"
     path.unlink()
     (bundle / "manifests" / f"{forged['id']}.json").write_text(json.dumps(forged))
     lines = fails(bundle)
@@ -96,11 +114,12 @@ def test_code_identity_must_match_the_shipped_archive(bundle):
 
 
 def test_missing_checkpoint_and_mof_claims_are_named(bundle):
-    (bundle / "checkpoints" / "step-1" / "model.safetensors").unlink()
+    (bundle / "checkpoints" / "step1" / "model.safetensors").unlink()
     lines = fails(bundle)
-    assert any("checkpoints/step-1/model.safetensors" in line and "missing" in line for line in lines)
-    assert any("FAIL checkpoint checkpoints/step-1/: a checkpoint folder without safetensors" in line for line in lines)
-    text = (bundle / "model.yml").read_text().replace("component_path: DATASET_CARD.md", "component_path: NOCARD.md")
+    assert any("checkpoints/step1/model.safetensors" in line and "missing" in line for line in lines)
+    assert any("FAIL checkpoint checkpoints/step1/: a checkpoint folder without safetensors" in line for line in lines)
+    text = (bundle / "model.yml").read_text().replace("component_path: corpus/README.md", "component_path: NOCARD.md")
+    assert "NOCARD.md" in text
     (bundle / "model.yml").write_text(text)
     assert any("components[Data card].component_path: names NOCARD.md, which is not in the bundle" in line
                for line in fails(bundle))
@@ -110,6 +129,7 @@ def test_mof_paths_that_escape_are_refused(bundle, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("outside")
     text = (bundle / "model.yml").read_text()
+    assert "component_path: README.md" in text
     for bad in ("../secret.txt", str(secret), "corpus/../../secret.txt"):
         (bundle / "model.yml").write_text(text.replace("component_path: README.md", f"component_path: '{bad}'"))
         lines = fails(bundle)
@@ -126,7 +146,7 @@ def test_symlink_out_of_the_bundle_is_refused(bundle, tmp_path):
 
 
 def test_malformed_manifest_and_model_yml_fail_clearly(bundle):
-    path = manifest_of(bundle, "train")
+    path = manifest_of(bundle, "eval")
     path.write_text('{"schema": "glassworks.manifest/v1", "id": ')
     (bundle / "model.yml").write_text("a: &x [1, 2]\nb: *x\nrelease: {}\n")
     lines = fails(bundle)
@@ -157,7 +177,7 @@ def test_report_in_markdown_and_html_with_a_lineage_picture(bundle, tmp_path, ca
     assert main(["audit", "verify", str(bundle), "--report", str(tmp_path / "report")]) == 1
     markdown = (tmp_path / "report" / "audit.md").read_text()
     assert markdown.startswith(f"# Audit of {bundle}") and "**FAILED" in markdown
-    assert "**README.md** (claimed by `manifests/release-" in markdown
+    assert "**README.md** (claimed by `manifests/release.bundle-" in markdown
     assert "| slimpajama.normalize |" in markdown and "![lineage graph](lineage.png)" in markdown
     page = (tmp_path / "report" / "audit.html").read_text()
     assert "<td>README.md</td>" in page and "<script" not in page
