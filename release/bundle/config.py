@@ -41,8 +41,9 @@ class ArtifactsConfig:
     as ``glassworks eval`` writes them), or one JSON file. Shipped under ``eval/``."""
     eval_data: Path = Path("eval/suite")
     """The evaluation task data the run evaluated on (JSON lines); shipped under ``eval/``."""
-    training_metrics: list[str] = field(default_factory=lambda: ["train/**/*.jsonl", "checkpoints/**/metrics*.jsonl"])
-    """Glob patterns of training metric logs (JSON lines with step and loss) for the curves."""
+    training_metrics: list[str] = field(default_factory=lambda: ["logs/train/metrics.jsonl", "train/**/metrics*.jsonl"])
+    """Glob patterns of training metric logs (JSON lines with step, loss and phase) for the curves;
+    shipped at their run paths."""
     samples: Path = Path("samples")
     """Sample generations of the model, when the run saved some."""
 

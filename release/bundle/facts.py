@@ -105,11 +105,12 @@ def read_evals(run_dir: Path, where: Path) -> list[EvalRow]:
 
 
 def read_curves(run_dir: Path, patterns: list[str]) -> dict[str, list[tuple[int, float]]]:
-    """(step, loss) series from JSON-lines metric logs; lines without both are skipped."""
+    """(step, loss) series from JSON-lines metric logs, one per log and phase; lines without
+    both are skipped (a torn last line of a killed writer among them)."""
     curves: dict[str, list[tuple[int, float]]] = {}
     for pattern in patterns:
         for path in sorted(run_dir.glob(pattern)):
-            points = []
+            series: dict[str, list[tuple[int, float]]] = {}
             try:
                 lines = path.read_text(encoding="utf-8").splitlines()
             except (OSError, UnicodeDecodeError):
@@ -122,9 +123,10 @@ def read_curves(run_dir: Path, patterns: list[str]) -> dict[str, list[tuple[int,
                 loss = entry.get("loss", entry.get("train_loss")) if isinstance(entry, dict) else None
                 step = entry.get("step") if isinstance(entry, dict) else None
                 if isinstance(step, int) and isinstance(loss, (int, float)):
-                    points.append((step, float(loss)))
-            if points:
-                curves[path.relative_to(run_dir).as_posix()] = points
+                    phase = entry.get("phase")
+                    series.setdefault("" if phase is None else f" ({phase})", []).append((step, float(loss)))
+            for suffix, points in series.items():
+                curves[path.relative_to(run_dir).as_posix() + suffix] = points
     return curves
 
 
