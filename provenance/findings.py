@@ -13,8 +13,8 @@ from pathlib import Path
 
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
 # The checks, in the order a report lists them.
-CHECKS = ("manifest", "schema", "digest", "counts", "fileset", "file", "link", "coverage", "paths", "code", "mof",
-          "checkpoint", "signature")
+CHECKS = ("manifest", "schema", "digest", "counts", "fileset", "file", "link", "graph", "coverage", "paths", "code",
+          "mof", "checkpoint", "signature")
 
 
 @dataclass(frozen=True)

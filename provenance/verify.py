@@ -95,6 +95,7 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
                 report.findings.append(resolver.check(rec, rel, writes_bundle))
         _check_links(report, manifest, rel, manifests, produced)
 
+    _check_graph(report, manifests, bundle)
     signed = check_signature(report, run_dir, index, trusted or TrustedKeys())
     recorded = {rec["path"] for _, m in manifests.values() for side in ("inputs", "outputs")
                 for rec in m[side]["files"] if rec.get("root", "run") == "run"}
@@ -239,6 +240,38 @@ class _Resolver:
             return Finding("file", PASS, subject, where, manifest_rel)
         detail = f"size {got[1]} != recorded {want[1]}" if got[1] != want[1] else "sha256 differs from the record"
         return Finding("file", FAIL, subject, f"content changed: {detail}" + (f" ({where})" if where else ""), manifest_rel)
+
+
+def _check_graph(report: VerifyReport, manifests: dict, bundle: bool) -> None:
+    """Lineage: every chain starts from recorded inputs, and in a bundle every manifest is
+    upstream of the stage that wrote the bundle (else it is shipped, but nothing derives from it)."""
+    for mid, (rel, manifest) in sorted(manifests.items()):
+        if manifest["upstream"]:
+            continue
+        raw = [r for r in manifest["inputs"]["files"] if r.get("root", "run") != "run"]
+        if raw:
+            report.add("graph", PASS, rel, f"lineage starts from {len(raw)} raw input file(s)")
+        elif not manifest["inputs"]["files"]:
+            report.add("graph", WARN, rel, "records no inputs and no upstream: its lineage starts from nothing recorded")
+    if not bundle:
+        return
+    writers = [mid for mid, (_, m) in manifests.items() if _writes_bundle(m)]
+    if not writers:
+        report.add("graph", WARN, f"{MANIFEST_DIR}/", "no manifest of the stage that wrote the bundle (release.*, "
+                   "recording model.yml): nothing ties the bundle's own files to the runs")
+        return
+    ancestors: set[str] = set()
+    stack = list(writers)
+    while stack:
+        mid = stack.pop()
+        if mid in manifests and mid not in ancestors:
+            ancestors.add(mid)
+            stack.extend(manifests[mid][1]["upstream"])
+    for mid, (rel, manifest) in sorted(manifests.items()):
+        if mid in ancestors:
+            report.add("graph", PASS, rel, "on the path to the release")
+        else:
+            report.add("graph", WARN, rel, "not upstream of the release stage: shipped, but nothing released derives from it")
 
 
 def _check_links(report: VerifyReport, manifest: dict, rel: str, manifests: dict, produced: dict) -> None:

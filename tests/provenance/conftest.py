@@ -66,6 +66,7 @@ def _train_tiny(run: Path) -> None:
         rows = windows[6:]
         held_out = torch.nn.functional.cross_entropy(model(rows[:, :-1]).reshape(-1, 256), rows[:, 1:].reshape(-1))
     with record_stage(run, "eval", "1", {"task": "heldout_bytes"}, unit="tasks") as rec:
+        rec.input(run / "checkpoints" / "final")
         (run / "evals").mkdir()
         (run / "evals" / "results.json").write_text(json.dumps(
             {"results": {"heldout_bytes": {"alias": "heldout_bytes", "loss,none": held_out.item()}}}, indent=1))
