@@ -22,6 +22,11 @@ sequences), from the source's token pool (pool.py), where document ``d`` costs
 
 Every draw is keyed (draw.py) by the seed, phase, source and document index, so the same
 corpus, tokenizer and config give the same shards on any number of workers.
+
+Memory: the draw holds about 50 bytes per pool document of a source and the shuffle about
+30 bytes per drawn copy of the phase, comfortable up to a few hundred million documents.
+Beyond that, list a source's folders as several sources (dclm_00, dclm_01, ...) with
+weights that add up to its share; the copy order is the next thing to make external.
 """
 
 from __future__ import annotations
@@ -211,6 +216,6 @@ def build_phase(phase: PhaseConfig, config: MixtureConfig, pools: dict, tokenize
     return writer.write_index(
         phase=phase.name, about=phase.about, vocab_size=tokenizer.vocab_size, bos_id=tokenizer.bos_id,
         eos_id=tokenizer.eos_id, bos_per_document=config.packing.bos, seed=config.seed,
-        mixture={d.source: {"share": phase.weights[d.source] / total_weight, **d.summary(c)}
+        mixture={d.source: {"share": round(phase.weights[d.source] / total_weight, 12), **d.summary(c)}
                  for d, c in zip(draws, costs)},
     )
