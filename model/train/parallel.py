@@ -24,6 +24,7 @@ class Dist:
     world: int = 1
     local_rank: int = 0
     mode: str = "none"  # none | ddp | fsdp
+    owns_group: bool = False  # init() created the process group, so shutdown() destroys it
 
     @property
     def is_main(self) -> bool:
@@ -54,14 +55,15 @@ def init(parallel: str, device_name: str) -> tuple[Dist, torch.device]:
         return Dist(), device
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    if not dist.is_initialized():
+    owns = not dist.is_initialized()  # a caller that set up the group keeps it
+    if owns:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
                                 device_id=device if device.type == "cuda" else None)
-    return Dist(rank, world, local_rank, "fsdp" if parallel == "fsdp" else "ddp"), device
+    return Dist(rank, world, local_rank, "fsdp" if parallel == "fsdp" else "ddp", owns), device
 
 
 def shutdown(env: Dist) -> None:
-    if env.active and dist.is_initialized():
+    if env.owns_group and dist.is_initialized():
         dist.destroy_process_group()
 
 
