@@ -111,7 +111,7 @@ def _licence_ids(expressions: list[str]) -> set[str]:
 def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
                  repo: str | Path | None = None) -> BundleResult:
     """Assemble the release bundle of ``run_dir`` into ``out_dir`` (which must be new or empty)."""
-    from glassworks.provenance.identity import git_state, source_root
+    from glassworks.provenance.identity import code_identity, source_root
 
     run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir)
     repo = Path(repo).resolve() if repo else source_root()
@@ -119,7 +119,9 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
         raise GlassworksError(f"{out_dir}: exists and is not empty; a bundle is built into a new folder")
     record = RunRecord.load(run_dir)
     facts = gather(run_dir, record, config, repo)
-    head, _ = git_state(str(repo))
+    # The commit the release stage's own manifest will record (cached for this process), so the
+    # archive set always holds it even when the checkout moves on while the bundle is built.
+    head = code_identity()["git_commit"]
     commits = sorted(record.commits() | ({head} if head else set()))
     if not commits:
         raise GlassworksError(f"{repo}: not a git checkout, and the run records no commit: no code to ship")

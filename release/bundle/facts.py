@@ -93,7 +93,7 @@ def read_evals(run_dir: Path, where: Path) -> list[EvalRow]:
                 continue
             for key, number in sorted(metrics.items()):
                 metric = key.split(",")[0]
-                if metric.endswith("_stderr") or metric == "alias" or not isinstance(number, (int, float)):
+                if metric.endswith("_stderr") or metric in ("alias", "sample_len") or not isinstance(number, (int, float)):
                     continue
                 if isinstance(number, bool):
                     continue
