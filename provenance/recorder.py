@@ -46,37 +46,61 @@ MANIFEST_DIR = "manifests"
 
 @dataclass
 class Counts:
-    """Accounting of a stage's units: every unit that comes in leaves by exactly one door."""
+    """Accounting of a stage's units: every unit that comes in leaves by exactly one door.
+
+    ``part(name)`` opens a named sub-account (a source, a phase): what is counted there is
+    counted in the totals too, and the manifest carries the breakdown under ``parts``.
+    """
 
     unit: str = "documents"
     seen: int = 0
     kept: int = 0
     dropped: Counter = field(default_factory=Counter)
     quarantined: int = 0
+    parts: dict[str, "Counts"] = field(default_factory=dict)
+    parent: "Counts | None" = field(default=None, repr=False, compare=False)
 
     def add_in(self, n: int = 1) -> None:
         self.seen += n
+        if self.parent is not None:
+            self.parent.add_in(n)
 
     def keep(self, n: int = 1) -> None:
         self.kept += n
+        if self.parent is not None:
+            self.parent.keep(n)
 
     def drop(self, reason: str, n: int = 1) -> None:
         self.dropped[reason] += n
+        if self.parent is not None:
+            self.parent.drop(reason, n)
 
     def quarantine(self, n: int = 1) -> None:
         self.quarantined += n
+        if self.parent is not None:
+            self.parent.quarantine(n)
+
+    def part(self, name: str) -> "Counts":
+        if name not in self.parts:
+            self.parts[name] = Counts(unit=self.unit, parent=self)
+        return self.parts[name]
 
     def balanced(self) -> bool:
-        return self.seen == self.kept + sum(self.dropped.values()) + self.quarantined
+        return self.seen == self.kept + sum(self.dropped.values()) + self.quarantined and all(
+            part.balanced() for part in self.parts.values())
 
     def as_json(self) -> dict:
-        return {
+        out = {
             "unit": self.unit,
             "in": self.seen,
             "kept": self.kept,
             "dropped": dict(sorted(self.dropped.items())),
             "quarantined": self.quarantined,
         }
+        if self.parts:  # absent otherwise, so manifests without parts keep their digests
+            out["parts"] = {name: {k: v for k, v in part.as_json().items() if k != "unit"}
+                            for name, part in sorted(self.parts.items())}
+        return out
 
 
 class StageRecorder:
@@ -157,12 +181,13 @@ class StageRecorder:
         return out
 
     def finish(self, started: float, started_wall: dt.datetime) -> dict:
-        if not self.counts.balanced():
-            c = self.counts.as_json()
-            raise GlassworksError(
-                f"stage {self.stage!r}: accounting does not balance: in={c['in']} but kept={c['kept']} "
-                f"+ dropped={sum(c['dropped'].values())} {c['dropped']} + quarantined={c['quarantined']}"
-            )
+        for name, counts in [("", self.counts), *((f" (part {k!r})", v) for k, v in self.counts.parts.items())]:
+            if not counts.balanced():
+                c = counts.as_json()
+                raise GlassworksError(
+                    f"stage {self.stage!r}{name}: accounting does not balance: in={c['in']} but kept={c['kept']} "
+                    f"+ dropped={sum(c['dropped'].values())} {c['dropped']} + quarantined={c['quarantined']}"
+                )
         inputs = self._records(self._inputs, "input")
         outputs = self._records(self._outputs, "output")
         producers = self._producers()

@@ -22,6 +22,7 @@ import shutil
 import tarfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from glassworks.canonical import canonical_sha256
 from glassworks.config import from_dict
@@ -168,8 +169,9 @@ def _shape_of(source: str, read: list[str], labelled: list[str], origin: str) ->
                           f"(inputs under documents/{{{','.join(read)}}} for sources {labelled})")
 
 
-def _code_archive(path: Path):
-    archives = find_code_archives(sorted(p.relative_to(path).as_posix() for p in path.rglob("*")
+def _code_archive(path: Path) -> Path:
+    candidates = [*path.glob("code.*"), *path.glob("code/*")]
+    archives = find_code_archives(sorted(p.relative_to(path).as_posix() for p in candidates
                                          if p.is_file() and not p.is_symlink()))
     if not archives:
         raise GlassworksError(f"{path}: the bundle ships no code archive (code/*.tar[.gz]) to take raw inputs from; "
@@ -177,16 +179,18 @@ def _code_archive(path: Path):
     return path / archives[0]
 
 
-def extract_members(archive: Path, names: set[str], dest: Path) -> set[str]:
-    """Write the archive members ``names`` (repository-relative) under ``dest``; returns those found.
-
-    Only regular files whose names pass the path checks are written, by streaming copy."""
-    info = scan_archive(archive, archive.name, set())
+def extract_members(archive: Path, wanted: Callable[[str], bool], dest: Path) -> set[str]:
+    """Write the archive members (named relative to the repository root) that ``wanted``
+    accepts under ``dest``; returns their names. Only regular files whose names pass the
+    path checks are written, by streaming copy; nothing in the archive is run."""
+    prefix = scan_archive(archive, archive.name, set()).prefix
     found = set()
     with tarfile.open(archive, mode="r|*") as tar:
         for member in tar:
-            name = member.name.removeprefix(info.prefix) if info.prefix else member.name
-            if name not in names or not member.isfile() or unsafe_reason(name):
+            if not member.isfile() or not member.name.startswith(prefix):
+                continue
+            name = member.name[len(prefix):]
+            if unsafe_reason(name) or not wanted(name):
                 continue
             target = resolve_inside(dest, name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -197,32 +201,22 @@ def extract_members(archive: Path, names: set[str], dest: Path) -> set[str]:
 
 
 def _inputs(path: Path, workdir: Path, sources: dict, roots: dict, recipe_dir: Path | None) -> tuple[Path, Path]:
-    """(data dir, recipe dir) for the re-run: given, or taken from the bundle's code archive."""
+    """(data dir, recipe dir) for the re-run: given, or for a bundle taken out of its code
+    archive (the raw files the sources manifest names, and configs/), else this checkout's."""
     from glassworks.provenance.identity import source_root
 
-    wanted = {rec["path"] for rec in sources["inputs"]["files"] if rec.get("root") == "data"}
-    if "data" in roots:
-        data_dir = Path(roots["data"])
-    elif is_bundle(path):
-        data_dir = workdir / "inputs" / "data"
+    raw = {f"data/{rec['path']}" for rec in sources["inputs"]["files"] if rec.get("root") == "data"}
+    take_raw, take_configs = "data" not in roots, recipe_dir is None
+    inputs = workdir / "inputs"
+    if is_bundle(path) and (take_raw or take_configs):
         archive = _code_archive(path)
-        found = extract_members(archive, {f"data/{p}" for p in wanted}, workdir / "inputs")
-        if not found:
+        found = extract_members(archive, lambda name: (take_raw and name in raw)
+                                or (take_configs and name.startswith("configs/")), inputs)
+        if take_raw and not found & raw:
             raise GlassworksError(f"{archive}: holds none of the raw inputs the sources manifest names; give --root data=DIR")
-    else:
-        data_dir = source_root() / "data"
-        if not data_dir.is_dir():
-            raise GlassworksError(f"{path}: give the raw inputs with --root data=DIR")
-    if recipe_dir is None:
-        if is_bundle(path):
-            archive = _code_archive(path)
-            listed = {m.name.removeprefix(scan_archive(archive, archive.name, set()).prefix)
-                      for m in tarfile.open(archive, mode="r:*") if m.isfile()}
-            extract_members(archive, {n for n in listed if n.startswith("configs/")}, workdir / "inputs")
-            recipe_dir = workdir / "inputs" / "configs"
-        else:
-            recipe_dir = source_root() / "configs"
-    return data_dir, recipe_dir
+    source = inputs if is_bundle(path) else source_root()  # where what was not given comes from
+    data_dir = source / "data" if take_raw else Path(roots["data"])
+    return data_dir, source / "configs" if take_configs else Path(recipe_dir)
 
 
 def _check_raw(sources: dict, data_dir: Path) -> list[tuple[str, str]]:

@@ -110,9 +110,10 @@ def lineage_picture(manifests: list[dict], failing: set[str], out: Path) -> Path
 
 def _sections(report: VerifyReport, manifests: list[dict]) -> dict:
     checks = [(check, c[PASS], c[FAIL], c[WARN], c[SKIP]) for check, c in report.by_check().items()]
+    depth = _depths(manifests)
     stages = [(m["stage"]["name"], m["id"], m["counts"]["in"], m["counts"]["kept"], sum(m["counts"]["dropped"].values()),
                m["counts"]["quarantined"], m["counts"]["unit"], m["outputs"]["count"], _human(m["outputs"]["bytes"]))
-              for m in sorted(manifests, key=lambda m: (_depths(manifests)[m["id"]], m["stage"]["name"]))]
+              for m in sorted(manifests, key=lambda m: (depth[m["id"]], m["stage"]["name"]))]
     signer = "not signed"
     if report.signer:
         signer = f"{report.signer} ({'pinned by the auditor' if report.signer_pinned else 'key not pinned by the auditor'})"

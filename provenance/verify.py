@@ -143,11 +143,12 @@ def _check_manifest(report: VerifyReport, file: Path, rel: str) -> dict | None:
         return None
     report.add("digest", PASS, rel)
     counts = manifest["counts"]
-    out = counts["kept"] + sum(counts["dropped"].values()) + counts["quarantined"]
-    if counts["in"] != out:
-        report.add("counts", FAIL, rel, f"in={counts['in']} but kept + dropped + quarantined = {out}")
+    problems = _count_problems(counts)
+    if problems:
+        report.add("counts", FAIL, rel, "; ".join(problems))
     else:
-        report.add("counts", PASS, rel, f"{counts['in']} {counts['unit']} accounted for")
+        report.add("counts", PASS, rel, f"{counts['in']} {counts['unit']} accounted for"
+                   + (f" in {len(counts['parts'])} parts" if counts.get("parts") else ""))
     for side in ("inputs", "outputs"):
         block = manifest[side]
         files = block["files"]
@@ -156,6 +157,29 @@ def _check_manifest(report: VerifyReport, file: Path, rel: str) -> dict | None:
         ):
             report.add("fileset", FAIL, rel, f"{side}: count, byte total or Merkle root does not match its file list")
     return manifest
+
+
+def _count_problems(counts: dict) -> list[str]:
+    """Why a manifest's counts do not balance: totals, each part, and the parts against the totals."""
+    def unbalanced(c: dict, what: str) -> list[str]:
+        out = c["kept"] + sum(c["dropped"].values()) + c["quarantined"]
+        return [] if c["in"] == out else [f"{what}in={c['in']} but kept + dropped + quarantined = {out}"]
+
+    problems = unbalanced(counts, "")
+    parts = counts.get("parts") or {}
+    for name, part in parts.items():
+        problems += unbalanced(part, f"part {name!r}: ")
+    if parts:
+        for door in ("in", "kept", "quarantined"):
+            total = sum(part[door] for part in parts.values())
+            if total != counts[door]:
+                problems.append(f"parts add up to {door}={total}, the total says {counts[door]}")
+        for reason in sorted({r for part in parts.values() for r in part["dropped"]} | set(counts["dropped"])):
+            total = sum(part["dropped"].get(reason, 0) for part in parts.values())
+            if total != counts["dropped"].get(reason, 0):
+                problems.append(f"parts add up to dropped[{reason!r}]={total}, the total says "
+                                f"{counts['dropped'].get(reason, 0)}")
+    return problems
 
 
 class _Resolver:
