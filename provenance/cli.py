@@ -30,7 +30,14 @@ def _passphrase(env: str | None) -> bytes | None:
     return value.encode("utf-8")
 
 
-@click.group("audit", no_args_is_help=True)
+class _InOrder(click.Group):
+    """Lists the commands in the order an auditor uses them, not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group("audit", cls=_InOrder, no_args_is_help=True)
 def audit_group() -> None:
     """Verify, sign and regenerate what a run or a release bundle claims.
 
@@ -63,8 +70,11 @@ def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[s
                    verbose: bool) -> None:
     """Recompute every hash and link recorded under PATH (a run directory or a bundle).
 
-    Exits 0 only when every check passes; otherwise prints each failing file or record,
-    with the manifest that made the claim, and exits 1.
+    A bundle (model.yml + manifests/) is also checked for: every manifest's code identity
+    against the shipped git archive, the files model.yml names, the checkpoints, and the
+    signature in attestation/ (pin the maintainer's key with --trusted-key). Exits 0 only
+    when every check passes; otherwise prints each failing file or record, with the
+    manifest that made the claim, and exits 1.
     """
     from glassworks.provenance.signing import TrustedKeys
     from glassworks.provenance.verify import FAIL, WARN, verify_run
