@@ -2,9 +2,9 @@
 
 A folder target (local or any fsspec URL) gets every file of the bundle at the same path,
 each read back and compared by sha256. A Hugging Face target gets, through huggingface_hub:
-the repository (``create_repo``), one commit on ``main`` with the whole bundle except the
-intermediate checkpoints plus the Hugging Face export at the repository root (so
-``from_pretrained(repo)`` is the final model), and one branch per intermediate checkpoint,
+the repository (``create_repo``); on ``main`` (``upload_folder``) the whole bundle except the
+intermediate checkpoints, and the Hugging Face export again at the repository root (so
+``from_pretrained(repo)`` is the final model); and one branch per intermediate checkpoint,
 named like Pythia's and OLMo's (``step1000-tokens4M``), holding that checkpoint exported to
 the Hugging Face format at its root and the glassworks checkpoint under ``glassworks/``.
 Each branch starts from the repository's first commit, so it holds that checkpoint only.
@@ -31,13 +31,18 @@ HUB = "hf://"
 
 @dataclass(frozen=True)
 class Step:
-    action: str  # copy | create_repo | commit | create_branch
-    target: str  # destination path, repo id or branch
-    files: tuple[tuple[str, str], ...] = ()  # (bundle-relative source or staged file, path at the target)
+    action: str  # copy | create_repo | create_branch | upload_folder
+    target: str  # destination folder, repo id, or repo@branch
+    folder: str = ""  # upload_folder: the local folder (a bundle path, or a staged export)
+    path_in_repo: str = ""
+    ignore: tuple[str, ...] = ()  # upload_folder's ignore_patterns
+    files: tuple[tuple[str, str], ...] = ()  # (local file, destination): exactly what the step writes
     note: str = ""
 
     def lines(self) -> list[str]:
-        head = f"{self.action} {self.target}" + (f"  # {self.note}" if self.note else "")
+        where = f" {self.folder} -> {self.path_in_repo or '/'}" if self.action == "upload_folder" else ""
+        ignore = f" ignoring {', '.join(self.ignore)}" if self.ignore else ""
+        head = f"{self.action} {self.target}{where}{ignore}" + (f"  # {self.note}" if self.note else "")
         return [head] + [f"    {src} -> {dst}" for src, dst in self.files]
 
 
@@ -46,14 +51,13 @@ class Plan:
     bundle: Path
     target: str
     steps: list[Step] = field(default_factory=list)
-    staging: Path | None = None  # where intermediate checkpoints were exported for the Hub
 
     def lines(self) -> list[str]:
         return [line for step in self.steps for line in step.lines()]
 
 
-def _bundle_files(bundle: Path) -> list[str]:
-    return sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
+def _files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
 def _intermediate(bundle: Path):
@@ -61,40 +65,49 @@ def _intermediate(bundle: Path):
             if c is not None]
 
 
+def _upload(repo: str, folder: Path, shown: str, path_in_repo: str = "", ignore: tuple[str, ...] = (),
+            note: str = "") -> Step:
+    """An ``upload_folder`` step with the files it will upload, filtered as huggingface_hub filters them."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    kept = list(filter_repo_objects(_files(folder), ignore_patterns=list(ignore) or None))
+    prefix = f"{path_in_repo}/" if path_in_repo else ""
+    return Step("upload_folder", repo, shown, path_in_repo, ignore,
+                tuple((f"{shown}/{f}", prefix + f) for f in kept), note)
+
+
 def plan_publish(bundle: str | Path, target: str, staging: Path | None = None) -> Plan:
     bundle = Path(bundle)
     plan = Plan(bundle, target)
-    files = _bundle_files(bundle)
     if not target.startswith(HUB):
         base = target.rstrip("/")
-        plan.steps.append(Step("copy", base, tuple((f, f"{base}/{f}") for f in files),
+        files = _files(bundle)
+        plan.steps.append(Step("copy", base, files=tuple((f"{bundle}/{f}", f"{base}/{f}") for f in files),
                                note=f"{len(files)} files, each read back and compared by sha256"))
         return plan
     repo_id = target[len(HUB):].strip("/")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise GlassworksError(f"{target}: a Hub target is hf://ORG/NAME")
     intermediate = _intermediate(bundle)
-    skip = tuple(f"checkpoints/{c.name}/" for c in intermediate)
-    main = [(f, f) for f in files if not f.startswith(skip)]
-    main += [(f, f.removeprefix("hf/")) for f in files if f.startswith("hf/")]
-    plan.steps.append(Step("create_repo", repo_id, note="repo_type=model, exist_ok=True"))
-    plan.steps.append(Step("commit", f"{repo_id}@main", tuple(main),
-                           note="the bundle without intermediate checkpoints; hf/ also at the root"))
     branches = [c.branch for c in intermediate]
     if len(set(branches)) != len(branches):
         raise GlassworksError(f"{bundle}: two intermediate checkpoints would share a Hub branch name ({branches})")
-    if intermediate:
-        if staging is None:
-            raise ValueError("a Hub plan with intermediate checkpoints needs a staging folder (see staged())")
-        plan.staging = staging
+    if intermediate and staging is None:
+        raise ValueError("a Hub plan with intermediate checkpoints needs a staging folder (see staged())")
+    main = f"{repo_id}@main"
+    plan.steps.append(Step("create_repo", repo_id, note="repo_type=model, exist_ok=True"))
+    plan.steps.append(_upload(main, bundle, str(bundle), ignore=tuple(f"checkpoints/{c.name}/*" for c in intermediate),
+                              note="the bundle; intermediate checkpoints go to their branches"))
+    if (bundle / "hf").is_dir():
+        plan.steps.append(_upload(main, bundle / "hf", f"{bundle}/hf", note="the final model at the root: from_pretrained(repo)"))
     for ckpt in intermediate:
-        exported = _export(ckpt.source, plan.staging / ckpt.branch)
-        ops = [(p.as_posix(), p.relative_to(exported).as_posix()) for p in sorted(exported.rglob("*")) if p.is_file()]
-        ops += [(f, "glassworks/" + f.removeprefix(f"checkpoints/{ckpt.name}/")) for f in files
-                if f.startswith(f"checkpoints/{ckpt.name}/")]
-        plan.steps.append(Step("create_branch", f"{repo_id}@{ckpt.branch}", note="from the repository's first commit"))
-        plan.steps.append(Step("commit", f"{repo_id}@{ckpt.branch}", tuple(ops),
-                               note=f"checkpoint {ckpt.name} (step {ckpt.step}, {ckpt.tokens} tokens)"))
+        branch = f"{repo_id}@{ckpt.branch}"
+        exported = _export(ckpt.source, staging / ckpt.branch)
+        plan.steps.append(Step("create_branch", branch, note="from the repository's first commit"))
+        plan.steps.append(_upload(branch, exported, str(exported),
+                                  note=f"checkpoint {ckpt.name} (step {ckpt.step}, {ckpt.tokens} tokens) in HF format"))
+        plan.steps.append(_upload(branch, ckpt.source, str(ckpt.source), path_in_repo="glassworks",
+                                  note="the glassworks checkpoint itself"))
     return plan
 
 
@@ -137,21 +150,20 @@ def _publish_folder(plan: Plan) -> None:
         raise GlassworksError(f"{plan.target}: exists and is not empty; publish into a new folder")
     for step in plan.steps:
         for src, dst in step.files:
-            local = plan.bundle / src
             path = fs._strip_protocol(dst)
             fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-            fs.put_file(str(local), path)
-            want = sha256_file(local)[0]
+            fs.put_file(src, path)
+            want = sha256_file(src)[0]
             digest = hashlib.sha256()
             with fs.open(path, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
             if digest.hexdigest() != want:
-                raise GlassworksError(f"{dst}: the copy differs from {local} (sha256 {digest.hexdigest()} != {want})")
+                raise GlassworksError(f"{dst}: the copy differs from {src} (sha256 {digest.hexdigest()} != {want})")
 
 
 def _publish_hub(plan: Plan) -> None:
-    from huggingface_hub import CommitOperationAdd, HfApi
+    from huggingface_hub import HfApi
 
     api = HfApi()
     for step in plan.steps:
@@ -159,16 +171,11 @@ def _publish_hub(plan: Plan) -> None:
         if step.action == "create_repo":
             api.create_repo(repo_id, repo_type="model", exist_ok=True)
         elif step.action == "create_branch":
-            first = api.list_repo_commits(repo_id)[-1].commit_id
+            first = api.list_repo_commits(repo_id)[-1].commit_id  # newest first: the last is the first
             api.create_branch(repo_id, branch=branch, revision=first, exist_ok=True)
-        elif step.action == "commit":
-            ops = [CommitOperationAdd(path_in_repo=dst, path_or_fileobj=str(_local(plan, src))) for src, dst in step.files]
-            api.create_commit(repo_id, operations=ops, revision=branch, commit_message=step.note)
-
-
-def _local(plan: Plan, src: str) -> Path:
-    path = Path(src)
-    return path if path.is_absolute() else plan.bundle / src
+        elif step.action == "upload_folder":
+            api.upload_folder(repo_id=repo_id, folder_path=step.folder, path_in_repo=step.path_in_repo or None,
+                              revision=branch, ignore_patterns=list(step.ignore) or None, commit_message=step.note)
 
 
 @contextlib.contextmanager

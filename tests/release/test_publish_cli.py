@@ -66,29 +66,31 @@ def test_publish_dry_run_to_a_folder_changes_nothing(built, tmp_path, capsys):
     _, bundle = built
     assert main(["release", "publish", str(bundle), "--to", str(tmp_path / "p"), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert f"model.yml -> {tmp_path / 'p'}/model.yml" in out and not (tmp_path / "p").exists()
+    assert f"{bundle}/model.yml -> {tmp_path / 'p'}/model.yml" in out and not (tmp_path / "p").exists()
 
 
 def test_hub_plan_has_main_and_one_branch_per_intermediate_checkpoint(built):
     _, bundle = built
     with staged() as staging:
         plan = plan_publish(bundle, "hf://glassworks/tiny-test", staging)
-        actions = [(s.action, s.target) for s in plan.steps]
-        assert actions == [
-            ("create_repo", "glassworks/tiny-test"),
-            ("commit", "glassworks/tiny-test@main"),
-            ("create_branch", "glassworks/tiny-test@step1-tokens128"),
-            ("commit", "glassworks/tiny-test@step1-tokens128"),
-            ("create_branch", "glassworks/tiny-test@step2-tokens256"),
-            ("commit", "glassworks/tiny-test@step2-tokens256"),
+        repo = "glassworks/tiny-test"
+        assert [(s.action, s.target) for s in plan.steps] == [
+            ("create_repo", repo),
+            ("upload_folder", f"{repo}@main"), ("upload_folder", f"{repo}@main"),
+            ("create_branch", f"{repo}@step1-tokens128"),
+            ("upload_folder", f"{repo}@step1-tokens128"), ("upload_folder", f"{repo}@step1-tokens128"),
+            ("create_branch", f"{repo}@step2-tokens256"),
+            ("upload_folder", f"{repo}@step2-tokens256"), ("upload_folder", f"{repo}@step2-tokens256"),
         ]
-        main_files = dict((dst, src) for src, dst in plan.steps[1].files)
-        assert main_files["model.safetensors"] == "hf/model.safetensors" and "model.yml" in main_files
-        assert not any(dst.startswith("checkpoints/step") for dst in main_files)
-        branch = dict((dst, src) for src, dst in plan.steps[3].files)
-        assert branch["glassworks/state.json"] == "checkpoints/step1/state.json"
-        exported = json.loads(Path(branch["config.json"]).read_text())
-        assert exported["architectures"] == ["MistralForCausalLM"]
+        main = {dst: src for step in plan.steps[1:3] for src, dst in step.files}
+        assert main["model.safetensors"] == f"{bundle}/hf/model.safetensors" and "model.yml" in main
+        assert main["checkpoints/final/model.safetensors"] and not any(d.startswith("checkpoints/step") for d in main)
+        assert plan.steps[1].ignore == ("checkpoints/step1/*", "checkpoints/step2/*")
+        branch = {dst: src for step in plan.steps[4:6] for src, dst in step.files}
+        assert branch["glassworks/state.json"] == f"{bundle}/checkpoints/step1/state.json"
+        assert json.loads(Path(branch["config.json"]).read_text())["architectures"] == ["MistralForCausalLM"]
+        assert set(branch) == {"config.json", "model.safetensors", "glassworks/config.json",
+                               "glassworks/model.safetensors", "glassworks/state.json"}
 
 
 def test_publish_refuses_a_bundle_that_fails_its_check(bundle_copy, tmp_path, capsys):
