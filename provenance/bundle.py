@@ -136,6 +136,52 @@ def code_identity_problems(code: dict, archives: list[CodeArchive]) -> tuple[lis
     return failures, warnings
 
 
+def archive_tree_id(path: Path, prefix: str) -> str:
+    """The git tree id of the archive's contents, computed from the stream (sha1 objects, as
+    git stores them): equal to ``<commit>^{tree}`` exactly when the archive is that commit's tree."""
+    root: dict = {}
+    with tarfile.open(path, mode="r|*") as archive:
+        for member in archive:
+            if not member.name.startswith(prefix) or not (member.isfile() or member.issym()):
+                continue
+            parts = member.name[len(prefix):].split("/")
+            node = root
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            if member.issym():
+                mode, data = b"120000", member.linkname.encode("utf-8")
+                oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            else:
+                mode = b"100755" if member.mode & 0o111 else b"100644"
+                digest = hashlib.sha1(b"blob %d\0" % member.size)
+                handle = archive.extractfile(member)
+                while chunk := handle.read(BLOCK):
+                    digest.update(chunk)
+                oid = digest.hexdigest()
+            node[parts[-1]] = (mode, oid)
+    return _tree_oid(root)
+
+
+def _tree_oid(node: dict) -> str:
+    entries = []
+    for name, value in node.items():
+        mode, oid = (b"40000", _tree_oid(value)) if isinstance(value, dict) else value
+        # git orders entries by name, a tree's name compared as if it ended in "/"
+        entries.append((name.encode("utf-8") + (b"/" if isinstance(value, dict) else b""), mode, name, oid))
+    body = b"".join(mode + b" " + name.encode("utf-8") + b"\0" + bytes.fromhex(oid)
+                    for _, mode, name, oid in sorted(entries))
+    return hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
+
+
+def commit_tree_in(repo: Path, commit: str) -> str | None:
+    """``<commit>^{tree}`` in the auditor's own clone, or None when the clone lacks the commit."""
+    import subprocess
+
+    done = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{commit}^{{tree}}"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
 # --- the MOF description ---------------------------------------------------------------
 class _PlainLoader:
     """Parse YAML into plain values only; aliases are refused (no alias bombs)."""
@@ -278,8 +324,10 @@ def prepare_archives(bundle: Path, index, manifests: dict) -> list[CodeArchive]:
     return [scan_archive(bundle / rel, rel, wanted) for rel in find_code_archives(list(index.files))]
 
 
-def check_bundle(report, bundle: Path, index, manifests: dict, archives: list[CodeArchive]) -> None:
-    """Layout, code identity, MOF description and checkpoints of a bundle."""
+def check_bundle(report, bundle: Path, index, manifests: dict, archives: list[CodeArchive],
+                 repo: Path | None = None) -> None:
+    """Layout, code identity, MOF description and checkpoints of a bundle. With ``repo`` (the
+    auditor's clone of the code), each archive must be exactly its commit's tree there."""
     from glassworks.provenance.findings import FAIL, PASS, SKIP, WARN
 
     for item in LAYOUT:
@@ -292,6 +340,16 @@ def check_bundle(report, bundle: Path, index, manifests: dict, archives: list[Co
             report.add("code", FAIL, archive.rel, archive.problem)
         else:
             report.add("code", PASS, archive.rel, f"git archive of commit {archive.commit}, glassworks {archive.version}")
+        if repo is not None and archive.commit:
+            want = commit_tree_in(repo, archive.commit)
+            if want is None:
+                report.add("code", FAIL, archive.rel, f"commit {archive.commit} is not in {repo}")
+            elif archive_tree_id(bundle / archive.rel, archive.prefix) != want:
+                report.add("code", FAIL, archive.rel, f"its files differ from the tree of commit {archive.commit[:12]} "
+                           f"in {repo}")
+            else:
+                report.add("code", PASS, archive.rel, f"exactly the tree {want[:12]} of commit {archive.commit[:12]} "
+                           f"in {repo}")
     if not archives:
         report.add("code", FAIL, "code/", "the bundle ships no git archive of its code (code/*.tar[.gz]); "
                    "no manifest's code identity can be checked")

@@ -60,14 +60,16 @@ def audit_group() -> None:
               metavar="PUB", help="Public key (PEM) of the maintainer; a signature by any other key fails.")
 @click.option("--trusted-fingerprint", "fingerprints", multiple=True, metavar="SHA256:HEX",
               help="The maintainer's key by fingerprint, as `audit keygen` printed it.")
+@click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Your own clone of the code: each code archive in a bundle must be exactly its commit's tree.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (unsigned bundle, unpinned key, dirty code).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write audit.md, audit.html and lineage.png into this folder.")
 @click.option("-v", "--verbose", is_flag=True, help="List passing and skipped checks too, not only failures and warnings.")
 @click.pass_context
 def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[str, ...], unchecked: tuple[str, ...],
-                   trusted_keys: tuple[str, ...], fingerprints: tuple[str, ...], strict: bool, report_dir: Path | None,
-                   verbose: bool) -> None:
+                   trusted_keys: tuple[str, ...], fingerprints: tuple[str, ...], repo: Path | None, strict: bool,
+                   report_dir: Path | None, verbose: bool) -> None:
     """Recompute every hash and link recorded under PATH (a run directory or a bundle).
 
     A bundle (model.yml + manifests/) is also checked for: every manifest's code identity
@@ -80,7 +82,8 @@ def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[s
     from glassworks.provenance.verify import FAIL, WARN, verify_run
 
     trusted = TrustedKeys.from_args(trusted_keys, fingerprints)
-    report = verify_run(path, roots=parse_roots(roots), unchecked_roots=unchecked, trusted=trusted, strict=strict)
+    report = verify_run(path, roots=parse_roots(roots), unchecked_roots=unchecked, trusted=trusted, strict=strict,
+                        repo=repo)
     if report_dir is not None:
         from glassworks.provenance.report import write_report
 

@@ -181,7 +181,7 @@ class StageRecorder:
         return out
 
     def finish(self, started: float, started_wall: dt.datetime) -> dict:
-        for name, counts in [("", self.counts), *((f" (part {k!r})", v) for k, v in self.counts.parts.items())]:
+        for name, counts in [*((f" (part {k!r})", v) for k, v in self.counts.parts.items()), ("", self.counts)]:
             if not counts.balanced():
                 c = counts.as_json()
                 raise GlassworksError(

@@ -40,13 +40,15 @@ __all__ = ["FAIL", "PASS", "SKIP", "WARN", "Finding", "UNRECORDED_DIRS", "Verify
 
 
 def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unchecked_roots: tuple[str, ...] = (),
-               trusted: TrustedKeys | None = None, strict: bool = False) -> VerifyReport:
+               trusted: TrustedKeys | None = None, strict: bool = False, repo: str | Path | None = None) -> VerifyReport:
     """Check everything recorded under ``path`` (a run directory or a bundle).
 
     ``roots`` locates external roots (e.g. ``data``) whose recorded inputs are re-hashed;
     a root that is neither given, nor found in a bundle, nor named in ``unchecked_roots``
     fails, so nothing is accepted unchecked unless the auditor says so. ``trusted`` pins the
-    keys whose signature the auditor accepts; ``strict`` makes warnings fail.
+    keys whose signature the auditor accepts; ``strict`` makes warnings fail; ``repo`` is the
+    auditor's own clone of the code, against which a bundle's code archives are compared tree
+    for tree.
     """
     from glassworks.provenance.attest import check_signature
     from glassworks.provenance.bundle import check_bundle, is_bundle, prepare_archives
@@ -110,7 +112,7 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
         else:
             report.add("coverage", FAIL, rel, "file is not recorded by any manifest (added, or its manifest is gone)")
     if bundle:
-        check_bundle(report, run_dir, index, manifests, archives)
+        check_bundle(report, run_dir, index, manifests, archives, Path(repo) if repo else None)
     return report
 
 

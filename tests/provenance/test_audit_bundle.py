@@ -1,5 +1,6 @@
 """A real bundle from the demo's corpus run: it verifies, and tampering with any kind of artifact is named."""
 
+import io
 import json
 import os
 from pathlib import Path
@@ -183,3 +184,27 @@ def test_report_in_markdown_and_html_with_a_lineage_picture(bundle, tmp_path, ca
     assert "<td>README.md</td>" in page and "<script" not in page
     assert (tmp_path / "report" / "lineage.png").stat().st_size > 20_000
     assert os.path.getsize(tmp_path / "report" / "audit.html") > 2_000
+
+
+def test_code_archive_is_proven_against_the_auditors_clone(bundle, tmp_path):
+    """With --repo, the archive's git tree id is computed from its bytes and must be the
+    commit's tree: code swapped inside an archive that keeps the commit id is caught."""
+    import tarfile
+
+    repo = Path(__file__).resolve().parents[2]
+    archive = next((bundle / "code").glob("*.tar.gz"))
+    assert main(["audit", "verify", str(bundle), "--repo", str(repo)]) == 0
+    with tarfile.open(archive) as src:
+        commit = src.pax_headers["comment"]
+        members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]
+    forged = tmp_path / archive.name
+    with tarfile.open(forged, "w:gz", format=tarfile.PAX_FORMAT, pax_headers={"comment": commit}) as out:
+        for member, data in members:
+            if member.name.endswith("pipeline/filters/__init__.py"):
+                data += b"\n# a quiet change\n"
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data) if data is not None else None)
+    archive.write_bytes(forged.read_bytes())
+    lines = fails(bundle, repo=repo)
+    assert any(f"FAIL code     code/{archive.name}: its files differ from the tree of commit {commit[:12]}" in line
+               for line in lines), lines

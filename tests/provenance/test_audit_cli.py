@@ -6,7 +6,7 @@ from glassworks.cli import main
 from glassworks.provenance.cli import audit_group
 
 SURFACE = {
-    "verify": ["as_json", "fingerprints", "report_dir", "roots", "strict", "trusted_keys", "unchecked", "verbose"],
+    "verify": ["as_json", "fingerprints", "repo", "report_dir", "roots", "strict", "trusted_keys", "unchecked", "verbose"],
     "keygen": ["name", "out_dir", "passphrase_env"],
     "sign": ["key_path", "passphrase_env"],
     "regenerate": ["as_json", "recipe_dir", "roots", "workdir", "workers"],

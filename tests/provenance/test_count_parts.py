@@ -31,7 +31,7 @@ def test_parts_add_up_to_the_totals_and_verify(tmp_path):
                                "web": {"in": 75, "kept": 70, "dropped": {"over_budget": 5}, "quarantined": 0}}
     report = verify_run(tmp_path)
     assert report.ok
-    assert any("105 tokens accounted for in 2 parts" in str(f) for f in report.findings)
+    assert any(f.check == "counts" and f.detail == "105 tokens accounted for in 2 parts" for f in report.findings)
 
 
 def test_a_manifest_without_parts_has_no_parts_key(tmp_path):
@@ -61,6 +61,6 @@ def test_forged_parts_that_do_not_add_up_are_named(tmp_path):
     forged["id"] = f"mix-{forged['digest'][:16]}"
     path.unlink()
     (tmp_path / "manifests" / f"{forged['id']}.json").write_text(json.dumps(forged))
-    failed = [str(f) for f in verify_run(tmp_path).findings if "FAIL" in str(f) and "counts" in str(f)]
-    assert failed and "parts add up to in=95, the total says 105" in failed[0]
-    assert "parts add up to kept=90, the total says 100" in failed[0]
+    failed = [f for f in verify_run(tmp_path).findings if f.status == "fail"]
+    assert [(f.check, f.subject) for f in failed] == [("counts", f"manifests/{forged['id']}.json")]
+    assert failed[0].detail == "parts add up to in=95, the total says 105; parts add up to kept=90, the total says 100"
