@@ -198,7 +198,7 @@ class GlassworksLM(TemplateLM):
         from glassworks.model import parameter_count
 
         return {"model_num_parameters": parameter_count(self.config), "model_dtype": str(self.model.output.weight.dtype),
-                "model_revision": str(self.checkpoint), "model_sha": ""}
+                "model_revision": self.checkpoint.name, "model_sha": ""}
 
 
 def _as_bool(value) -> bool:

@@ -11,7 +11,8 @@ timings), so the same checkpoint, tasks and code give the same bytes. A ``glassw
 key adds what lm-eval does not record: the checkpoint's hash and training state, the
 sha256 of every task data file, the lm-eval version and, when training shards are given,
 the contamination of each task. The manifest records the checkpoint files and task data
-as inputs (under the roots ``checkpoint`` and ``task_data`` when they lie outside RUN).
+as inputs (under the roots ``checkpoints``, ``task_data`` and ``train_data`` when they lie
+outside RUN).
 
 Offline: HF_HUB_OFFLINE and HF_DATASETS_OFFLINE are set for the run; the tasks read JSON
 files through the datasets library's packaged ``json`` builder, the model reads the
@@ -144,11 +145,14 @@ def prepare(run_dir: Path, config: EvalConfig, data_dir: Path | None, task_data:
 def evaluate_checkpoint(checkpoint: str | Path, run_dir: str | Path, config: EvalConfig = EvalConfig(),
                         data_dir: str | Path | None = None, task_data: str | Path | None = None,
                         train_data: list[Path] | None = None, include_path: str | Path | None = None,
-                        name: str | None = None, prepared: Prepared | None = None, train_ngrams=None) -> dict:
+                        name: str | None = None, prepared: Prepared | None = None, train_ngrams=None,
+                        checkpoint_root: Path | None = None) -> dict:
     """Evaluate one checkpoint; write ``RUN/eval/<name>/results.json`` and its manifest.
 
-    ``train_data``: packed phase directories to measure contamination against. Returns the
-    results dict as written.
+    ``train_data``: packed phase directories to measure contamination against. Inputs
+    outside the run directory are recorded under the roots ``checkpoints`` (the folder
+    holding the checkpoint, or ``checkpoint_root``), ``task_data`` and ``train_data``.
+    Returns the results dict as written.
     """
     import lm_eval
 
@@ -175,6 +179,7 @@ def evaluate_checkpoint(checkpoint: str | Path, run_dir: str | Path, config: Eva
     samples = results.pop("samples", {})
     for key in TIMING_KEYS:
         results.pop(key, None)
+    results = prepared.tasks.portable(results)
     results["config"]["model_args"] = {"checkpoint": name, "batch_size": config.batch_size}
     results["glassworks"] = provenance_block(checkpoint, prepared.files, config)
     if train_data:
@@ -187,7 +192,9 @@ def evaluate_checkpoint(checkpoint: str | Path, run_dir: str | Path, config: Eva
             "tasks": contamination(samples, tok, list(train_data), n=config.ngram, train=train_ngrams)}
 
     out = run_dir / "eval" / name / "results.json"
-    roots = _roots(run_dir, checkpoint=checkpoint, task_data=task_data)
+    train_root = Path(os.path.commonpath([Path(p).resolve() for p in train_data])) if train_data else None
+    roots = _roots(run_dir, checkpoints=checkpoint_root or checkpoint.parent, task_data=task_data,
+                   train_data=train_root)
     recorded = {"eval": config, "checkpoint": name, "tasks": sorted(prepared.files)}
     with record_stage(run_dir, STAGE, VERSION, recorded, roots=roots, unit="tasks") as rec:
         atomic_write_bytes(out, (json.dumps(results, indent=2, sort_keys=True, default=_jsonable,

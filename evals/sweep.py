@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,11 +86,12 @@ def sweep(checkpoints: list[str | Path], run_dir: str | Path, config: SweepConfi
         from glassworks.evals.contamination import training_ngrams
 
         train = training_ngrams([Path(p) for p in train_data], config.eval.ngram)
+    root = Path(os.path.commonpath([p.resolve().parent for p in paths]))  # one root for every checkpoint
     rows, better, results_files, contamination = [], {}, [], None
     for path in paths:
         results = evaluate_checkpoint(path, run_dir, config.eval, data_dir=data_dir, task_data=task_data,
                                       train_data=train_data, include_path=include_path, prepared=prepared,
-                                      train_ngrams=train)
+                                      train_ngrams=train, checkpoint_root=root)
         row, row_better = metric_rows(path.name, results)
         rows.append(row)
         better.update(row_better)

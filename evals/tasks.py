@@ -31,6 +31,21 @@ class RenderedTasks:
     folder: Path
     data_files: dict[str, list[Path]] = field(default_factory=dict)  # task -> files it reads
     groups: dict[str, list[str]] = field(default_factory=dict)  # group -> its tasks
+    roots: dict[str, str] = field(default_factory=dict)  # placeholder -> the absolute path it became
+
+    def portable(self, value):
+        """``value`` (results, configs) with the rendered folder and the data roots written
+        back as the shipped template folder and placeholders: the same on every machine."""
+        if isinstance(value, str):
+            value = value.replace(self.folder.resolve().as_posix(), "glassworks/evals/tasks")
+            for name, root in self.roots.items():
+                value = value.replace(root, "${" + name + "}")
+            return value
+        if isinstance(value, dict):
+            return {k: self.portable(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.portable(v) for v in value]
+        return value
 
     def expand(self, names: list[str]) -> list[str]:
         """Task names with groups replaced by their members (order kept, no repeats)."""
@@ -59,7 +74,7 @@ def render_tasks(out_dir: str | Path, heldout_data: str | Path | None, task_data
     suite whose root is not given keeps its placeholder paths (its tasks fail ``check``)."""
     out_dir = Path(out_dir)
     roots = {"HELDOUT_DATA": heldout_data, "TASK_DATA": task_data}
-    rendered = RenderedTasks(out_dir)
+    rendered = RenderedTasks(out_dir, roots={k: Path(v).resolve().as_posix() for k, v in roots.items() if v is not None})
     if out_dir.exists():
         shutil.rmtree(out_dir)
     for suite in SUITES:

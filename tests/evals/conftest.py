@@ -58,3 +58,35 @@ def hf_dir(tmp_path_factory, checkpoint) -> Path:
     from glassworks.model import export_hf
 
     return export_hf(checkpoint, tmp_path_factory.mktemp("hf") / "hf")
+
+
+def small_suite():
+    from glassworks.evals.suite import SuiteConfig
+
+    return SuiteConfig(ppl_chars=1500, cloze_items=6)
+
+
+def pack_phase(out_dir: Path, tokenizer_dir: Path, texts: list[str], seq_len: int = 32) -> Path:
+    """A real packed phase directory (the trainer's format) holding ``texts``, as the data stage packs them."""
+    import numpy as np
+
+    from glassworks.pipeline.tokens.shards import ShardWriter
+    from glassworks.pipeline.tokens.tokenizer import Tokenizer
+
+    tok = Tokenizer.load(tokenizer_dir)
+    docs = [np.asarray(tok.encode(t, bos=True, eos=True), dtype=tok.dtype) for t in texts]
+    sequences = sum(map(len, docs)) // seq_len
+    writer = ShardWriter(out_dir, seq_len, sequences, sequences_per_shard=64, dtype=tok.dtype, sources=["text"])
+    for i, doc in enumerate(docs):
+        writer.add(doc, 0, i)
+    writer.write_index(vocab_size=tok.vocab_size, bos_id=tok.bos_id, eos_id=tok.eos_id)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def helpers():
+    """The helper functions above, for test modules (importlib mode cannot import conftest)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(data=DATA, corpus_texts=corpus_texts, make_checkpoint=make_checkpoint,
+                           small_suite=small_suite, pack_phase=pack_phase)

@@ -1,0 +1,107 @@
+"""`evaluate_checkpoint` and `glassworks eval`: lm-eval's results format, the provenance
+manifest, determinism, sweeps with predictability and contamination, and the offline
+guarantee (a subprocess with HF_HUB_OFFLINE=1, HF_DATASETS_OFFLINE=1, an empty HF cache
+and every socket connection refused)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from glassworks.evals.run import EvalConfig, evaluate_checkpoint
+from glassworks.errors import GlassworksError
+from glassworks.provenance.hashing import sha256_file
+from glassworks.provenance.verify import verify_run
+
+TASKS = ("heldout_cloze_fortunes", "heldout_ppl_fortunes")
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, checkpoint, helpers):
+    run = tmp_path_factory.mktemp("run")
+    config = EvalConfig(tasks=TASKS, limit=4, suite=helpers.small_suite())
+    results = evaluate_checkpoint(checkpoint, run, config, data_dir=helpers.data)
+    return run, config, results
+
+
+def test_results_are_lm_eval_results_with_provenance(evaluated, checkpoint):
+    run, _, results = evaluated
+    written = json.loads((run / "eval" / checkpoint.name / "results.json").read_text())
+    for key in ("results", "configs", "versions", "n-shot", "higher_is_better", "n-samples", "config"):
+        assert key in written, key
+    assert set(written["results"]) == set(TASKS)
+    cloze, ppl = written["results"]["heldout_cloze_fortunes"], written["results"]["heldout_ppl_fortunes"]
+    assert 0 <= cloze["acc,none"] <= 1 and ppl["bits_per_byte,none"] > 0
+    assert written["n-samples"]["heldout_cloze_fortunes"]["effective"] == 4
+    assert "date" not in written and "samples" not in written
+    block = written["glassworks"]
+    assert block["checkpoint"]["files"]["model.safetensors"] == sha256_file(checkpoint / "model.safetensors")[0]
+    assert block["checkpoint"]["tokens_seen"] == 0 and block["lm_eval_version"]
+    suite_file = run / "eval" / "suite" / "heldout_cloze_fortunes.jsonl"
+    assert block["task_data"]["heldout_cloze_fortunes"] == {suite_file.name: sha256_file(suite_file)[0]}
+
+
+def test_the_run_verifies_and_records_checkpoint_and_task_data(evaluated, checkpoint, helpers):
+    run, _, _ = evaluated
+    report = verify_run(run, roots={"data": helpers.data, "checkpoints": checkpoint.parent})
+    assert report.ok, [f for f in report.findings if f.status == "fail"]
+    manifest = json.loads(next((run / "manifests").glob("eval-*.json")).read_text())
+    paths = {(f.get("root", "run"), f["path"]) for f in manifest["inputs"]["files"]}
+    assert ("checkpoints", f"{checkpoint.name}/model.safetensors") in paths and ("run", "eval/suite/heldout_ppl_fortunes.jsonl") in paths
+    assert manifest["code"]["libraries"]["lm-eval"]
+
+
+def test_same_checkpoint_and_tasks_give_the_same_bytes(evaluated, checkpoint, helpers):
+    run, config, _ = evaluated
+    path = run / "eval" / checkpoint.name / "results.json"
+    before = path.read_bytes()
+    evaluate_checkpoint(checkpoint, run, config, data_dir=helpers.data)
+    assert path.read_bytes() == before
+
+
+def test_unknown_tasks_and_missing_local_copies_are_named(tmp_path, checkpoint, helpers):
+    with pytest.raises(GlassworksError, match="unknown task 'nope'"):
+        evaluate_checkpoint(checkpoint, tmp_path, EvalConfig(tasks=("nope",)), data_dir=helpers.data)
+    with pytest.raises(GlassworksError, match=r"arc_easy/test.jsonl: data file of task 'local_arc_easy' not found"):
+        evaluate_checkpoint(checkpoint, tmp_path, EvalConfig(tasks=("local_arc_easy",)), task_data=tmp_path)
+
+
+SOCKET_GUARD = """
+import socket
+def refuse(*args, **kwargs):
+    raise OSError("network access during an offline eval")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+"""
+
+
+def test_cli_sweep_offline_with_predictability_and_contamination(tmp_path, tokenizer_dir, helpers):
+    checkpoints = [str(helpers.make_checkpoint(tmp_path / f"step{i}", tokenizer_dir, seed=i, step=10 * i,
+                                               tokens_seen=1000 * i)) for i in (1, 2, 3, 4)]
+    fortunes = helpers.corpus_texts(60)[30:]
+    phase = helpers.pack_phase(tmp_path / "data" / "phase1", tokenizer_dir, fortunes)
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(SOCKET_GUARD)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home"),
+           "HF_DATASETS_CACHE": str(tmp_path / "hf-datasets"), "PYTHONPATH": str(guard)}
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "glassworks.cli", "eval", *reversed(checkpoints), "--tasks", ",".join(TASKS),
+         "--limit", "3", "--workdir", str(run), "--train-data", str(phase.parent), "--data-dir", str(helpers.data)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "predictability heldout_ppl_fortunes/bits_per_byte" in done.stdout
+    summary = json.loads((run / "eval" / "sweep.json").read_text())
+    assert [r["name"] for r in summary["checkpoints"]] == ["step1", "step2", "step3", "step4"]
+    fit = summary["predictability"]["heldout_ppl_fortunes/bits_per_byte"]
+    assert fit["fitted_on"] == ["step1", "step2", "step3"] and list(fit["observed"]) == ["step4"]
+    assert fit["rel_error"] is not None and fit["rel_error"] >= 0
+    contamination = summary["contamination"]["tasks"]
+    assert set(contamination) == set(TASKS)
+    assert all(c["docs"] == 3 for c in contamination.values())
+    assert (run / "eval" / "sweep.png").stat().st_size > 1000
+    report = verify_run(run, roots={"data": helpers.data, "checkpoints": tmp_path, "train_data": phase})
+    assert report.ok, [f for f in report.findings if f.status == "fail"]
