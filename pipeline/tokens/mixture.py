@@ -197,9 +197,10 @@ def build_phase(phase: PhaseConfig, config: MixtureConfig, pools: dict, tokenize
     for s, d in zip(src.tolist(), doc.tolist()):
         ids = pools[sources[s]].document(d)
         cost = len(ids) + extra
-        counts.add_in(cost)
+        part = counts.part(sources[s])  # the manifest's tokens per source
+        part.add_in(cost)
         if allowance[s] == 0:
-            counts.drop("over_budget", cost)
+            part.drop("over_budget", cost)
             continue
         tokens = np.empty(cost, dtype=tokenizer.dtype)
         tokens[:len(head)] = head
@@ -207,9 +208,9 @@ def build_phase(phase: PhaseConfig, config: MixtureConfig, pools: dict, tokenize
         tokens[-1] = tokenizer.eos_id
         taken = writer.add(tokens[:allowance[s]], s, d)
         allowance[s] -= taken
-        counts.keep(taken)
+        part.keep(taken)
         if taken < cost:
-            counts.drop("over_budget", cost - taken)
+            part.drop("over_budget", cost - taken)
     if not writer.done:
         raise GlassworksError(f"phase {phase.name!r}: drew {writer.written} of {phase.sequences} sequences; "
                               "the token pool cannot fill the budget")

@@ -176,14 +176,16 @@ def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path
         ids_file = open(folder / ".documents.jsonl.gz.tmp", "wb")
         ids_out = gzip.GzipFile(fileobj=ids_file, mode="wb", mtime=0, filename="")
 
+        part = counts.part(name)  # the manifest's documents per source
+
         def usable() -> Iterator[tuple[Doc, str]]:
             for record in read_source(corpus, files):
-                counts.add_in()
+                part.add_in()
                 if isinstance(record, Bad):
-                    counts.quarantine()
+                    part.quarantine()
                     result.bad.append(record)
                 elif isinstance(record, Skip):
-                    counts.drop(record.reason)
+                    part.drop(record.reason)
                 else:
                     text, n = clean_text(record.text)
                     repaired[0] += n > 0
@@ -196,7 +198,7 @@ def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path
             tokens.append(ids)
             line = json.dumps({"id": doc.id, "key": doc.key}, sort_keys=True, ensure_ascii=True)
             ids_out.write(line.encode("ascii") + b"\n")
-            counts.keep()
+            part.keep()
             if progress is not None:
                 progress(len(ids))
         tokens.close()

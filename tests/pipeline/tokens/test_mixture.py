@@ -48,6 +48,8 @@ def test_token_counts_are_exact_per_source_in_index_manifest_and_shards(built, m
         counts = manifest["counts"]
         assert counts["unit"] == "tokens" and counts["kept"] == data.num_tokens
         assert counts["in"] == counts["kept"] + counts["dropped"].get("over_budget", 0)
+        # the manifest itself carries the tokens per source, equal to the shards'
+        assert {s: part["kept"] for s, part in counts["parts"].items()} == index["tokens_per_source"]
         recorded = {f["path"]: f["sha256"] for f in manifest["outputs"]["files"]}
         assert recorded[f"data/{phase.name}/index.json"] == hashlib.sha256((phase.path / "index.json").read_bytes()).hexdigest()
     assert verify_run(run).ok
