@@ -89,6 +89,8 @@ class LshConfig:
 class SpanConfig:
     """Exact sentence and paragraph counting across the kept documents of the corpus."""
 
+    enabled: bool = True
+    """Off: documents only (no span counts, no cut; duplicate_fraction 0, repetition factor 1)."""
     min_chars: int = 20
     """Spans shorter than this (normalised) are neither counted nor removed: "Example:" recurs naturally."""
     max_frequency: int = 1000

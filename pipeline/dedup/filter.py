@@ -85,7 +85,10 @@ class DedupFilter(PipelineStep):
                  cluster_size=np.array(summary["cluster_size"], dtype=np.int64))
 
     def _keep(self, doc, meta: dict, table: SpanTable, span_files: dict, rank: int) -> None:
-        share, factor, text, cut = analyse(doc.text, table, self.config.spans, self.config.weights.alpha)
+        if self.config.spans.enabled:
+            share, factor, text, cut = analyse(doc.text, table, self.config.spans, self.config.weights.alpha)
+        else:
+            share, factor, text, cut = 0.0, 1.0, doc.text, []
         quality = quality_score(doc, self.config.weights.quality_key)
         meta.update(duplicate_fraction=round(share, 6), repetition_factor=round(factor, 6), spans_removed=len(cut),
                     weight=sampling_weight(meta["cluster_size"], factor, quality, self.config.weights))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def run_dedup(config: DedupConfig, inputs: dict[str, Path], out_dir: Path, run_d
     except ``dropped/`` and ``quarantine/``) into ``out_dir``; record the stage in ``run_dir``.
 
     Returns the summary also written to ``out_dir/summary.json``: per source, documents
-    in, kept, removed by reason, quarantined and weight figures, plus the manifest id.
+    in, kept, removed by reason, quarantined and weight figures; plus the manifest id, the
+    histogram's path and each pass's seconds.
     """
     from glassworks.pipeline.dedup.files import source_files
     from glassworks.pipeline.dedup.weights import load_weights, summarise, weight_histogram
@@ -95,10 +97,14 @@ def run_dedup(config: DedupConfig, inputs: dict[str, Path], out_dir: Path, run_d
         for name, folder in inputs.items():
             for rel in source_files(folder):
                 rec.input(folder / rel)
+        seconds, cpu = {}, {}
         for name, (pipeline, tasks) in dedup_pipelines(config, inputs, work, out_dir).items():
+            started, started_cpu = time.perf_counter(), time.process_time()
             executor = make_executor(replace(config.executor, tasks=tasks), pipeline, logs / name,
                                      job_name=f"{STAGE}.{name}")
             run_quietly(executor, logs / name, f"{STAGE}.{name}")
+            seconds[name] = round(time.perf_counter() - started, 3)
+            cpu[name] = round(time.process_time() - started_cpu, 3)  # this process only: forked workers not counted
             if progress is not None:
                 progress(name)
         counts = writer_counts(logs / "filter", config.executor.tasks)
@@ -115,5 +121,6 @@ def run_dedup(config: DedupConfig, inputs: dict[str, Path], out_dir: Path, run_d
             if (out_dir / name).is_dir():
                 rec.output(out_dir / name)
     summary["manifest"] = rec.manifest_id
+    summary["pass_seconds"], summary["pass_cpu_seconds"] = seconds, cpu  # not in summary.json: same run, same bytes
     summary["histogram"] = str(weight_histogram(weights, config.weights.cap, run_dir / "reports" / "dedup-weights.png"))
     return summary

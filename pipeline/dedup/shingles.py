@@ -10,8 +10,8 @@ The signature is one-permutation MinHash with optimal densification (Li, Owen & 
 2012; Shrivastava 2017): the top 32 bits of a shingle's hash pick one of ``slots``
 bins, the low 32 bits are its value, and each bin keeps its minimum. Slot i of two
 documents agrees with probability equal to their Jaccard similarity, as with ``slots``
-independent permutations, but at the cost of one sort instead of ``slots`` passes over
-the shingles. A bin no shingle fell into copies the value of the first filled bin on a
+independent permutations, but at the cost of one pass (``np.minimum.at``) instead of
+``slots`` passes over the shingles. A bin no shingle fell into copies the value of the first filled bin on a
 fixed pseudo-random probe sequence of its own, so short documents stay comparable.
 Huge documents are hashed in chunks; the bins take the minimum over chunks.
 """
@@ -41,7 +41,7 @@ def normalise(text: str) -> str:
     return " ".join(_PUNCTUATION.sub("", text.lower()).split())
 
 
-def _mix(h: np.ndarray) -> np.ndarray:
+def mix64(h: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: every input bit reaches every output bit (in place, uint64)."""
     with np.errstate(over="ignore"):
         h ^= h >> U64(30)
@@ -61,7 +61,7 @@ def _rolling(units: np.ndarray, n: int, seed: int) -> np.ndarray:
         for k in range(1, n):
             h *= _PRIME
             h += units[k:k + count]
-    return _mix(h)
+    return mix64(h)
 
 
 def shingle_hashes(text: str, config: ShingleConfig, seed: int):
@@ -92,18 +92,12 @@ def signature(text: str, shingles: ShingleConfig, lsh: LshConfig) -> np.ndarray 
     """The ``lsh.slots`` uint32 MinHash slots of ``text`` (already normalised); None if it has no shingle."""
     slots = lsh.slots
     best = np.full(slots, EMPTY, dtype=U64)
-    starts = np.arange(slots, dtype=U64) << U64(32)
     any_shingle = False
     for hashes in shingle_hashes(text, shingles, lsh.seed):
         any_shingle = True
         with np.errstate(over="ignore"):
             bins = ((hashes >> U64(32)) * U64(slots)) >> U64(32)  # multiply-shift: bin < slots, no modulo bias
-        keyed = np.sort((bins << U64(32)) | (hashes & U64(0xFFFFFFFF)))
-        first = np.searchsorted(keyed, starts)
-        found = first < len(keyed)
-        first = np.minimum(first, len(keyed) - 1)
-        hit = found & ((keyed[first] >> U64(32)) == np.arange(slots, dtype=U64))
-        best = np.where(hit, np.minimum(best, keyed[first] & U64(0xFFFFFFFF)), best)
+        np.minimum.at(best, bins.astype(np.intp), hashes & U64(0xFFFFFFFF))
     if not any_shingle:
         return None
     return _densify(best, lsh.seed).astype(np.uint32)
@@ -136,7 +130,7 @@ def band_keys(signatures: np.ndarray, lsh: LshConfig) -> np.ndarray:
         for r in range(lsh.rows):
             key *= _PRIME
             key += sig[:, :, r] + U64(r + 1)
-    return _mix(key)
+    return mix64(key)
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:

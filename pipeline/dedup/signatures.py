@@ -32,6 +32,7 @@ from glassworks.pipeline.documents import is_settled
 
 DOC_RECORD = np.dtype([("length", "<u8"), ("quality", "<f4"), ("has_signature", "u1"), ("key", "<u8"), ("text_hash", "<u8")])
 BAND_RECORD = np.dtype([("key", "<u8"), ("doc", "<u4")])
+_NO_SPANS = np.zeros(0, np.uint64)
 _FLUSH = 2048  # documents buffered before their records are appended to the task's files
 
 
@@ -97,7 +98,7 @@ class DedupSignatures(PipelineStep):
                 sigs.append(sig if sig is not None else np.zeros(lsh.slots, np.uint32))
                 docs.append((len(doc.text), quality_score(doc, self.config.weights.quality_key), sig is not None,
                              cluster_key(source, doc.id, digest), digest))
-                hashes = unique_span_hashes(doc.text, self.config.spans)
+                hashes = unique_span_hashes(doc.text, self.config.spans) if self.config.spans.enabled else _NO_SPANS
                 record = np.empty(len(hashes), SPAN_RECORD)
                 record["hash"], record["doc"] = hashes, count
                 spans.append(record)

@@ -2,8 +2,13 @@
 
 A paragraph is a block of lines between blank lines; a sentence ends at ``.``, ``!`` or
 ``?`` followed by white space, or at a line break (so a breadcrumb or footer line is a
-sentence of its own). A span is hashed on its normalised form (lower case, white space
-folded, digits as ``0``, so "Last updated on Oct 07, 2026" recurs across dates).
+sentence of its own). A span is hashed on its normalised form: lower case, digits as
+``0`` (so "Last updated on Oct 07, 2026" recurs across dates), white space ignored.
+
+Splitting and hashing are vectorised over the whole text: the span hash is a polynomial
+over the span's non-space characters, ``sum v[k] * P**k``, read off prefix sums of
+``v[k] * P**rank(k)`` and shifted back by a power of P's inverse mod 2**64 (P is odd), so
+a document's thousands of sentences cost a few numpy passes, not a Python call each.
 
 Counts are document frequencies over the documents dedup keeps, one per cluster, so a
 near-duplicate copy does not make its original's text look duplicated. ``SpanCounts``
@@ -13,61 +18,115 @@ signature task's span records, and writes those in at least two kept documents.
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
-import xxhash
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from glassworks.pipeline.dedup.config import SpanConfig
+from glassworks.pipeline.dedup.shingles import mix64
 
 SPAN_RECORD = np.dtype([("hash", "<u8"), ("doc", "<u4")])
 COUNT_RECORD = np.dtype([("hash", "<u8"), ("count", "<u4")])
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_DIGITS = str.maketrans("123456789", "000000000")
-_SPAN_SEED = 0x5EED
+U64 = np.uint64
+_P = 0x100000001B3
+_P_INVERSE = pow(_P, -1, 2**64)
+_SEED = U64(0x5EED5EED5EED5EED)
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """For every BMP code point: its folded form (lower case, any digit as '0') and whether it is white space."""
+    chars = [chr(c) for c in range(0x10000)]
+    folded = np.array([ord("0") if ch.isdigit() else (ord(low) if len(low := ch.lower()) == 1 else ord(ch))
+                       for ch in chars], dtype=np.uint32)
+    return folded, np.array([ch.isspace() for ch in chars])
+
+
+class Spans(NamedTuple):
+    start: np.ndarray  # character offsets into the text, paragraphs first, then sentences
+    end: np.ndarray
+    paragraph: np.ndarray  # bool: a paragraph (else a sentence)
+    hash: np.ndarray  # uint64, equal for equal normalised text
+    ink: np.ndarray  # bool per character: not white space
+
+
+_POWER_CACHE: dict[int, np.ndarray] = {}
+
+
+def _powers(base: int, n: int) -> np.ndarray:
+    """base**k mod 2**64 for k < n (a cached table, grown by doubling)."""
+    table = _POWER_CACHE.get(base)
+    if table is None or len(table) < n:
+        size = max(n, 2 * len(table) if table is not None else 1 << 16)
+        out = np.full(size, U64(base), dtype=U64)
+        out[0] = 1
+        with np.errstate(over="ignore"):
+            table = _POWER_CACHE[base] = np.cumprod(out, dtype=U64)
+    return table[:n]
+
+
+def _strip(starts: np.ndarray, ends: np.ndarray, ink_at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each [start, end) narrowed to its first and last non-space character; all-space pieces dropped."""
+    lo = np.searchsorted(ink_at, starts)
+    hi = np.searchsorted(ink_at, ends) - 1
+    keep = lo <= hi
+    return ink_at[lo[keep]], ink_at[hi[keep]] + 1
+
+
+def spans(text: str, min_chars: int) -> Spans:
+    """Every paragraph and sentence of at least ``min_chars`` characters, with its hash."""
+    codes = np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
+    folded_table, space_table = _tables()
+    bmp = np.minimum(codes, 0xFFFF)
+    space = np.where(codes < 0x10000, space_table[bmp], False)
+    ink = ~space
+    ink_at = np.flatnonzero(ink)
+    newline = codes == 10
+    n = len(codes)
+    # sentences: cut after a line break, and before the white space that follows . ! ?
+    cut = np.zeros(n, dtype=bool)
+    ender = (codes[:-1] == 46) | (codes[:-1] == 33) | (codes[:-1] == 63)  # . ! ?
+    cut[1:] = newline[:-1] | (ender & space[1:])
+    s_start = np.flatnonzero(cut)
+    s_start = np.concatenate([[0], s_start]) if n else s_start
+    s_start, s_end = _strip(s_start, np.append(s_start[1:], n), ink_at)
+    # paragraphs: runs of lines that hold any ink
+    line_start = np.concatenate([[0], np.flatnonzero(newline) + 1])
+    line_end = np.append(np.flatnonzero(newline), n)
+    ink_before = np.concatenate([[0], np.cumsum(ink)])
+    full = ink_before[line_end] > ink_before[line_start]
+    first = full & ~np.concatenate([[False], full[:-1]])
+    last = full & ~np.concatenate([full[1:], [False]])
+    p_start, p_end = _strip(line_start[first], line_end[last], ink_at)
+    start, end = np.concatenate([p_start, s_start]), np.concatenate([p_end, s_end])
+    paragraph = np.concatenate([np.ones(len(p_start), bool), np.zeros(len(s_start), bool)])
+    long_enough = end - start >= min_chars
+    start, end, paragraph = start[long_enough], end[long_enough], paragraph[long_enough]
+    _, first_of = np.unique(start * (n + 1) + end, return_index=True)  # a one-sentence paragraph: once
+    keep = np.sort(first_of)
+    start, end, paragraph = start[keep], end[keep], paragraph[keep]
+    # hashes: prefix sums of v[k] * P**rank(k) over the non-space characters
+    values = np.where(codes < 0x10000, folded_table[bmp], codes)[ink_at].astype(U64) ^ _SEED
+    with np.errstate(over="ignore"):
+        terms = mix64(values) * _powers(_P, len(ink_at))
+        prefix = np.concatenate([np.zeros(1, U64), np.cumsum(terms, dtype=U64)])
+        first_rank, last_rank = ink_before[start], ink_before[end]
+        raw = (prefix[last_rank] - prefix[first_rank]) * _powers(_P_INVERSE, len(ink_at) + 1)[first_rank]
+    return Spans(start, end, paragraph, mix64(raw ^ U64(0x9E3779B97F4A7C15)), ink)
 
 
 def span_hash(span: str) -> int:
-    return xxhash.xxh3_64_intdigest(" ".join(span.lower().translate(_DIGITS).split()), _SPAN_SEED)
-
-
-def _pieces(text: str, start: int, end: int, boundary: re.Pattern):
-    """(start, end) of the stripped pieces of text[start:end] between boundary matches."""
-    pos = start
-    for m in boundary.finditer(text, start, end):
-        yield pos, m.start()
-        pos = m.end()
-    yield pos, end
-
-
-def _stripped(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return s, e
-
-
-def spans(text: str, min_chars: int) -> list[tuple[int, int, str]]:
-    """(start, end, kind) of every paragraph and sentence of at least ``min_chars`` characters."""
-    out = []
-    for ps, pe in _pieces(text, 0, len(text), _PARAGRAPH_BREAK):
-        ps, pe = _stripped(text, ps, pe)
-        if pe - ps < min_chars:
-            continue
-        out.append((ps, pe, "paragraph"))
-        sentences = [_stripped(text, s, e) for s, e in _pieces(text, ps, pe, _SENTENCE_END)]
-        if len(sentences) > 1:
-            out.extend((s, e, "sentence") for s, e in sentences if e - s >= min_chars)
-    return out
+    """The hash ``spans`` gives ``span`` as a whole (any stripped text)."""
+    found = spans(span, 1)
+    return int(found.hash[0]) if len(found.hash) else 0
 
 
 def unique_span_hashes(text: str, config: SpanConfig) -> np.ndarray:
-    return np.unique(np.fromiter((span_hash(text[s:e]) for s, e, _ in spans(text, config.min_chars)), dtype=np.uint64))
+    return np.unique(spans(text, config.min_chars).hash)
 
 
 class SpanTable:
@@ -87,7 +146,7 @@ class SpanTable:
         return np.where(self.hashes[at] == hashes, self.counts[at], 1).astype(np.int64)
 
 
-def analyse(text: str, table: SpanTable, config: SpanConfig, alpha: float) -> tuple[float, float, str, list[dict]]:
+def analyse(text: str, table: "SpanTable", config: SpanConfig, alpha: float) -> tuple[float, float, str, list[dict]]:
     """What the kept ``text`` shares with other kept documents, and the text without boilerplate.
 
     Returns (duplicate fraction, repetition factor, new text, removed spans). The duplicate
@@ -98,24 +157,27 @@ def analyse(text: str, table: SpanTable, config: SpanConfig, alpha: float) -> tu
     documents then weighs k**alpha in total over them, the law clusters follow too.
     """
     found = spans(text, config.min_chars)
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    ink = ~np.isin(codes, (9, 10, 11, 12, 13, 32))
-    if not found:
-        return 0.0, 1.0 if ink.any() else 0.0, text, []
-    freq = table.frequency(np.fromiter((span_hash(text[s:e]) for s, e, _ in found), dtype=np.uint64, count=len(found)))
-    df = np.ones(len(text), dtype=np.int64)
+    freq = table.frequency(found.hash)
+    repeated = np.flatnonzero(freq >= 2)
+    if not len(repeated):  # the common case: nothing found elsewhere
+        return 0.0, 1.0 if found.ink.any() else 0.0, text, []
+    df = np.ones(len(text), dtype=np.int32)
+    for i in repeated:
+        s, e = found.start[i], found.end[i]
+        np.maximum(df[s:e], freq[i], out=df[s:e])
     cut_mask = np.zeros(len(text), dtype=bool)
     cuts, removed = [], []
-    for (s, e, kind), f in zip(found, freq):
-        if f >= 2:
-            df[s:e] = np.maximum(df[s:e], f)
-        if f > config.max_frequency and not any(cs <= s and e <= ce for cs, ce in cuts):
+    for i in np.flatnonzero(freq > config.max_frequency):  # paragraphs come first
+        s, e = int(found.start[i]), int(found.end[i])
+        if not any(cs <= s and e <= ce for cs, ce in cuts):
             cuts.append((s, e))
             cut_mask[s:e] = True
-            removed.append({"kind": kind, "start": s, "text": text[s:e], "frequency": int(f)})
-    share = float(((df >= 2) & ink).sum() / max(ink.sum(), 1))
-    left = ink & ~cut_mask
-    factor = float(np.mean(df[left].astype(np.float64) ** (alpha - 1))) if left.any() else 0.0
+            removed.append({"kind": "paragraph" if found.paragraph[i] else "sentence", "start": s,
+                            "text": text[s:e], "frequency": int(freq[i])})
+    share = float(((df >= 2) & found.ink).sum() / max(found.ink.sum(), 1))
+    left = df[found.ink & ~cut_mask]
+    many = left[left >= 2].astype(np.float64)
+    factor = float(((len(left) - len(many)) + (many ** (alpha - 1)).sum()) / len(left)) if len(left) else 0.0
     return share, factor, _cut(text, cuts), removed
 
 

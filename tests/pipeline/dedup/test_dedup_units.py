@@ -40,12 +40,17 @@ def test_components_of_a_long_chain():
 
 def test_spans_are_paragraphs_and_their_sentences():
     text = "First sentence is long enough. Second one is also long.\n\nA lone paragraph of some length\nshort\n"
-    found = [(text[s:e], kind) for s, e, kind in spans(text, min_chars=10)]
+    got = spans(text, min_chars=10)
+    found = [(text[s:e], "paragraph" if p else "sentence") for s, e, p in zip(got.start, got.end, got.paragraph)]
     assert found == [("First sentence is long enough. Second one is also long.", "paragraph"),
-                     ("First sentence is long enough.", "sentence"), ("Second one is also long.", "sentence"),
                      ("A lone paragraph of some length\nshort", "paragraph"),
+                     ("First sentence is long enough.", "sentence"), ("Second one is also long.", "sentence"),
                      ("A lone paragraph of some length", "sentence")]
+    one = spans("Just one sentence, long enough.\n\nx", min_chars=5)
+    assert one.paragraph.tolist() == [True]  # a paragraph that is one sentence counts once
     assert span_hash("Last updated on Oct 07,  2026") == span_hash("last updated on oct 19, 2025")
+    assert span_hash("Last updated on Oct 07") != span_hash("Last updated in Oct 07")
+    assert int(got.hash[-1]) == span_hash("A lone paragraph of some length")  # the same hash at any offset
 
 
 def table_of(tmp_path, frequencies: dict[str, int]) -> SpanTable:

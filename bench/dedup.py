@@ -1,0 +1,283 @@
+"""Benchmark: global dedup against datatrove's stock MinHash stages, quality and speed side by side.
+
+Corpus: real text, the CPython 3.11 reST sources of python3.11-doc
+(/usr/share/doc/python3.11/html/_sources) plus the embedded text documents of data/text,
+with near-duplicates planted by random word edits (replace, delete, insert) at known
+Jaccard levels of the character 13-gram sets (an edit count found by bisection per copy).
+
+- quality: every pair of documents in one dedup cluster is a predicted duplicate pair;
+  the truth is brute-force Jaccard of the shingle sets over all pairs (pairs whose set
+  sizes differ by more than the threshold allows are skipped: their Jaccard cannot reach
+  it), duplicate when >= the threshold. Precision and recall of pairs; target >= 0.95.
+- speed: the whole near dedup, signatures through the filtered output written, on one
+  core (CPU seconds of the process, steady on a shared machine; wall time too), for glassworks (5 passes, with sentence/paragraph counting and weights) and for
+  datatrove's MinhashDedupSignature / Buckets / Cluster / Filter with their defaults
+  (word 5-grams by spaCy's English tokenizer, 14 x 8), each in a fresh process; MB/s and
+  the ratio (target >= 10x); also glassworks with ``spans.enabled: false``, document
+  level only, the same work datatrove's stages do.
+- determinism: glassworks on 1 and on 4 tasks keeps the same documents with the same weights.
+- scale (``--scale N``): the clusters pass on N synthetic documents' pass-1 records
+  (10% of them in clusters), its peak memory and bytes per document.
+
+Writes the S-curve plot and table beside its work files and prints ONE JSON line.
+
+    python -P bench/dedup.py [--plants 240] [--scale 20000000] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from glassworks.pipeline.dedup.config import DedupConfig, ShingleConfig
+from glassworks.pipeline.dedup.shingles import normalise, shingle_hashes
+
+ROOT = Path(__file__).resolve().parents[1]
+RST = Path("/usr/share/doc/python3.11/html/_sources")
+LEVELS = (0.5, 0.6, 0.7, 0.75, 0.85, 0.9, 0.95, 1.0)
+
+
+def shingle_set(text: str, config: ShingleConfig = ShingleConfig()) -> np.ndarray:
+    parts = list(shingle_hashes(normalise(text), config, 1))
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.uint64)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    union = len(a) + len(b) - inter
+    return inter / union if union else 1.0
+
+
+def originals() -> list[dict]:
+    if not RST.is_dir():
+        sys.exit(f"{RST} missing: apt-get install python3.11-doc")
+    docs = [{"id": f"rst/{p.relative_to(RST).as_posix()}", "text": p.read_text(encoding="utf-8")}
+            for p in sorted(RST.rglob("*.rst.txt"))]
+    for name in ("cpython-docs-rst.jsonl", "fortunes-de.jsonl"):
+        docs += [{"id": f"data/{d['id']}", "text": d["text"]} for d in map(json.loads, open(ROOT / "data" / "text" / name, encoding="utf-8"))]
+    return docs
+
+
+def plant(doc: dict, target: float, rng: random.Random, vocabulary: list[str]) -> dict:
+    """A copy of ``doc`` edited until its Jaccard with the original is as close to ``target`` as edits allow."""
+    words = doc["text"].split(" ")
+    ops = [(rng.random(), rng.randrange(len(words)), rng.choice(vocabulary)) for _ in range(len(words))]
+
+    def apply(k: int) -> str:
+        out = list(words)
+        for kind, at, word in sorted(ops[:k], key=lambda op: -op[1]):
+            at = min(at, len(out) - 1)
+            if kind < 0.4:
+                out[at] = word
+            elif kind < 0.7 and len(out) > 1:
+                del out[at]
+            else:
+                out.insert(at, word)
+        return " ".join(out)
+
+    base = shingle_set(doc["text"])
+    lo, hi = 0, len(ops)
+    while lo < hi:  # smallest k with J(apply(k)) <= target
+        mid = (lo + hi) // 2
+        if jaccard(base, shingle_set(apply(mid))) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    text = apply(lo)
+    return {"id": f"{doc['id']}#plant{target}", "text": text, "planted_jaccard": round(jaccard(base, shingle_set(text)), 4)}
+
+
+def build_corpus(path: Path, plants: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    docs = originals()
+    vocabulary = sorted({w for d in docs[:200] for w in d["text"].split()})
+    hosts = rng.sample([d for d in docs if len(d["text"]) >= 2000], plants)
+    docs += [plant(d, LEVELS[i % len(LEVELS)], rng, vocabulary) for i, d in enumerate(hosts)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        for d in docs:
+            out.write(json.dumps({"id": d["id"], "text": d["text"]}, ensure_ascii=False) + "\n")
+    return docs
+
+
+def true_pairs(docs: list[dict], threshold: float) -> tuple[set, int]:
+    sets = [shingle_set(d["text"]) for d in docs]
+    order = sorted(range(len(docs)), key=lambda i: len(sets[i]))
+    found, compared = set(), 0
+    for x, i in enumerate(order):
+        for j in order[x + 1:]:
+            if len(sets[i]) < threshold * len(sets[j]):
+                break  # every later set is larger still: Jaccard <= |small| / |large| < threshold
+            compared += 1
+            if jaccard(sets[i], sets[j]) >= threshold:
+                found.add((min(docs[i]["id"], docs[j]["id"]), max(docs[i]["id"], docs[j]["id"])))
+    return found, compared
+
+
+def predicted_pairs(out: Path) -> set:
+    clusters: dict[str, list[str]] = {}
+    for door in ("kept", "removed"):
+        for f in sorted((out / door).rglob("*.jsonl.gz")):
+            for line in gzip.open(f, "rt", encoding="utf-8"):
+                d = json.loads(line)
+                clusters.setdefault(d["metadata"]["dedup"]["cluster"], []).append(d["id"])
+    return {(min(a, b), max(a, b)) for ids in clusters.values() for i, a in enumerate(ids) for b in ids[i + 1:]}
+
+
+def run_ours(corpus: Path, work: Path, tasks: int, spans: bool = True) -> dict:
+    from glassworks.pipeline.dedup.run import run_dedup
+
+    config = DedupConfig()
+    config = replace(config, executor=replace(config.executor, tasks=tasks, workers=1), bucket_tasks=1,
+                     spans=replace(config.spans, enabled=spans))
+    summary = run_dedup(config, {"bench": corpus.parent}, work / "out", work)
+    return {"seconds": sum(summary["pass_cpu_seconds"].values()), "wall_seconds": sum(summary["pass_seconds"].values()),
+            "passes": summary["pass_cpu_seconds"], "kept": summary["sources"]["bench"]["kept"]}
+
+
+def run_stock(corpus: Path, work: Path) -> dict:
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets, MinhashDedupCluster,
+                                                  MinhashDedupFilter, MinhashDedupSignature)
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import JsonlWriter
+
+    config = MinhashConfig()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    stages = [
+        ([JsonlReader(str(corpus.parent)), MinhashDedupSignature(str(work / "sigs"), config=config)], 1),
+        ([MinhashDedupBuckets(str(work / "sigs"), str(work / "buckets"), config=config)], config.num_buckets),
+        ([MinhashDedupCluster(str(work / "buckets"), str(work / "remove"), config=config)], 1),
+        ([JsonlReader(str(corpus.parent)), MinhashDedupFilter(str(work / "remove")), JsonlWriter(str(work / "out"))], 1),
+    ]
+    for i, (pipeline, tasks) in enumerate(stages):
+        LocalPipelineExecutor(pipeline, tasks=tasks, workers=1, logging_dir=str(work / f"logs{i}")).run()
+    seconds, wall = time.process_time() - started_cpu, time.perf_counter() - started
+    kept = sum(1 for f in (work / "out").rglob("*.jsonl.gz") for _ in gzip.open(f, "rt"))
+    return {"seconds": seconds, "wall_seconds": wall, "kept": kept}
+
+
+def run_clusters_at_scale(n: int, work: Path) -> dict:
+    """Pass-1 records of n synthetic documents, 10% of them joined in pairs and triples; the clusters pass alone."""
+    from glassworks.pipeline.dedup.clusters import DedupClusters
+    from glassworks.pipeline.dedup.signatures import DOC_RECORD
+
+    rng = np.random.default_rng(0)
+    (work / "docs").mkdir(parents=True)
+    (work / "ids").mkdir()
+    (work / "edges").mkdir()
+    docs = np.zeros(n, DOC_RECORD)
+    docs["length"] = rng.integers(200, 100_000, n)
+    docs["quality"] = np.where(rng.random(n) < 0.5, rng.random(n), np.nan).astype(np.float32)
+    docs["has_signature"], docs["key"], docs["text_hash"] = 1, rng.integers(0, 2**63, n), rng.integers(0, 2**63, n)
+    docs.tofile(work / "docs" / "00000.bin")
+    with open(work / "ids" / "00000.jsonl", "w") as ids:
+        for start in range(0, n, 1_000_000):
+            ids.write("".join(f'["doc-{i:09d}", "synthetic", "part.jsonl", {i}]\n' for i in range(start, min(n, start + 1_000_000))))
+    joined = rng.choice(n, size=n // 10, replace=False).astype(np.uint64)
+    edges = np.stack([joined[:-1], joined[1:]], axis=1)[rng.random(len(joined) - 1) < 0.6]
+    np.save(work / "edges" / "00000.npy", edges)
+    del docs, joined, edges
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    for _ in DedupClusters(work, 1).run():
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"documents": n, "seconds": round(time.perf_counter() - started, 1), "peak_rss_gib": round(peak / 2**30, 2),
+            "bytes_per_document": round(peak / n, 1), "rss_before_gib": round(before * 1024 / 2**30, 2)}
+
+
+def in_fresh_process(variant: str, corpus: Path, work: Path, tasks: int = 1) -> dict:
+    out = subprocess.run([sys.executable, "-P", __file__, "--variant", variant, "--corpus", str(corpus), "--work", str(work),
+                          "--tasks", str(tasks)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def kept_facts(out: Path) -> list:
+    return sorted((d["id"], d["metadata"]["dedup"]["weight"]) for f in (out / "kept").rglob("*.jsonl.gz")
+                  for d in map(json.loads, gzip.open(f, "rt", encoding="utf-8")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--plants", type=int, default=240)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scale", type=int, default=0, help="also run the clusters pass on this many synthetic documents")
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--variant", choices=["ours", "ours-documents-only", "stock", "scale"], default=None)
+    parser.add_argument("--corpus", type=Path, default=None)
+    parser.add_argument("--tasks", type=int, default=1)
+    args = parser.parse_args()
+    if args.variant:
+        run = {"ours": lambda: run_ours(args.corpus, args.work, args.tasks),
+               "ours-documents-only": lambda: run_ours(args.corpus, args.work, args.tasks, spans=False), "stock": lambda: run_stock(args.corpus, args.work),
+               "scale": lambda: run_clusters_at_scale(args.tasks, args.work)}[args.variant]
+        print(json.dumps(run()))
+        return
+
+    from glassworks.pipeline.dedup.scurve import markdown_table, plot_s_curve
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="glassworks-bench-dedup-"))
+    config = DedupConfig()
+    corpus = work / "corpus" / "bench.jsonl.gz"
+    started = time.perf_counter()
+    cached = work / f"truth-{args.plants}-{args.seed}-{config.lsh.threshold}.json"  # --work reused: same corpus
+    if cached.is_file() and corpus.is_file():
+        saved = json.loads(cached.read_text())
+        docs, truth, compared = saved["docs"], {tuple(p) for p in saved["truth"]}, saved["compared"]
+        for d, text in zip(docs, (json.loads(line)["text"] for line in gzip.open(corpus, "rt", encoding="utf-8"))):
+            d["text"] = text
+    else:
+        docs = build_corpus(corpus, args.plants, args.seed)
+        print(f"corpus: {len(docs)} documents in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+        truth, compared = true_pairs(docs, config.lsh.threshold)
+        print(f"truth: {len(truth)} pairs of {compared} compared, {time.perf_counter() - started:.0f}s", file=sys.stderr)
+        cached.write_text(json.dumps({"docs": [{k: v for k, v in d.items() if k != "text"} for d in docs],
+                                      "truth": sorted(truth), "compared": compared}))
+    mb = sum(len(d["text"].encode("utf-8")) for d in docs) / 1e6
+    for old in ("ours", "ours-documents-only", "stock", "ours4", "scale"):
+        shutil.rmtree(work / old, ignore_errors=True)
+    ours = in_fresh_process("ours", corpus, work / "ours")
+    documents_only = in_fresh_process("ours-documents-only", corpus, work / "ours-documents-only")
+    stock = in_fresh_process("stock", corpus, work / "stock")
+    ours4 = in_fresh_process("ours", corpus, work / "ours4", tasks=4)
+    found = predicted_pairs(work / "ours" / "out")
+    hits = len(found & truth)
+    planted = [d for d in docs if "planted_jaccard" in d]
+    result = {
+        "bench": "dedup", "documents": len(docs), "mb": round(mb, 2), "planted": len(planted),
+        "planted_jaccard_levels": sorted({round(d["planted_jaccard"], 2) for d in planted}),
+        "threshold": config.lsh.threshold, "bands_x_rows": f"{config.lsh.bands}x{config.lsh.rows}",
+        "true_pairs": len(truth), "predicted_pairs": len(found), "pairs_compared_brute_force": compared,
+        "precision": round(hits / len(found), 4) if found else 1.0, "recall": round(hits / len(truth), 4) if truth else 1.0,
+        "glassworks_cpu_seconds": round(ours["seconds"], 2), "datatrove_cpu_seconds": round(stock["seconds"], 2),
+        "glassworks_wall_seconds": round(ours["wall_seconds"], 2), "datatrove_wall_seconds": round(stock["wall_seconds"], 2),
+        "glassworks_pass_cpu_seconds": ours["passes"],
+        "glassworks_mb_per_s": round(mb / ours["seconds"], 2), "datatrove_mb_per_s": round(mb / stock["seconds"], 3),
+        "speedup": round(stock["seconds"] / ours["seconds"], 1),
+        "glassworks_documents_only_cpu_seconds": round(documents_only["seconds"], 2),
+        "speedup_documents_only": round(stock["seconds"] / documents_only["seconds"], 1),
+        "glassworks_kept": ours["kept"], "datatrove_kept": stock["kept"],
+        "deterministic_1_vs_4_tasks": kept_facts(work / "ours" / "out") == kept_facts(work / "ours4" / "out"),
+        "s_curve_png": str(plot_s_curve(config.lsh, work / "dedup-s-curve.png")),
+    }
+    (work / "s-curve.md").write_text(markdown_table(config.lsh) + "\n")
+    if args.scale:
+        result["clusters_at_scale"] = in_fresh_process("scale", corpus, work / "scale", tasks=args.scale)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
