@@ -17,7 +17,8 @@ every layer then calls with ``q [B, Sq, H, D]`` and ``k, v [B, Sk, Hkv, D]``, GQ
 (query head h reads KV head h // (H // Hkv)), returning ``[B, Sq, H, D]``:
 
 - ``sdpa``: PyTorch scaled_dot_product_attention with ``enable_gqa`` (no repeated KV);
-  ``is_causal`` when nothing but causality binds, else a boolean band mask. CPU and GPU.
+  ``is_causal`` when nothing but causality binds, else a boolean band mask (on CUDA with
+  repeated KV heads, which the masked memory-efficient kernel needs). CPU and GPU.
 - ``xformers``: ``memory_efficient_attention`` on CUDA only; GQA as xformers' 5-D grouped
   layout with expanded (stride-0) KV; packed documents as a block-diagonal causal (local)
   bias over the flattened batch. Slot masks go to SDPA (one decode query gains nothing).
@@ -127,11 +128,17 @@ class SdpaBackend:
 
     def prepare(self, mask: CausalMask | SlotMask, q_len: int, device) -> AttnFn:
         if isinstance(mask, CausalMask) and mask.segment_ids is None and not mask.window_binds(q_len):
-            return functools.partial(_sdpa, mask=None, causal=True)
-        return functools.partial(_sdpa, mask=dense_mask(mask, q_len, device=device), causal=False)
+            return functools.partial(_sdpa, mask=None, causal=True, repeat_kv=False)
+        # On CUDA only the math kernel takes both a mask and enable_gqa; repeating the (small)
+        # KV heads lets the memory-efficient kernel run instead of materialising S x S scores.
+        return functools.partial(_sdpa, mask=dense_mask(mask, q_len, device=device), causal=False,
+                                 repeat_kv=torch.device(device).type == "cuda")
 
 
-def _sdpa(q, k, v, mask, causal):
+def _sdpa(q, k, v, mask, causal, repeat_kv):
+    groups = q.shape[2] // k.shape[2]
+    if repeat_kv and groups > 1:
+        k, v = k.repeat_interleave(groups, dim=2), v.repeat_interleave(groups, dim=2)  # (B, S, H, D)
     out = F.scaled_dot_product_attention(
         q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),  # (B, H, S, D)
         attn_mask=mask, is_causal=causal, enable_gqa=q.shape[2] != k.shape[2],

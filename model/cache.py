@@ -97,6 +97,7 @@ class RollingCache:
         """Plan a forward call over ``chunk`` new tokens per row (``lengths[b]`` of them real)."""
         batch = self.next_pos.shape[0]
         device = self.next_pos.device
+        every_token_real = lengths is None
         if lengths is None:
             lengths = torch.full((batch,), chunk, dtype=torch.long, device=device)
         lengths = lengths.to(device=device, dtype=torch.long)
@@ -109,8 +110,12 @@ class RollingCache:
                                  "build it with a larger capacity, or did you forget to reset it?")
         index = torch.arange(chunk, device=device)
         positions = self.next_pos[:, None] + index  # (B, S)
-        keep = (index < lengths[:, None]) & (index >= lengths[:, None] - self.size)  # newest <= size real tokens
-        rows, tokens = keep.nonzero(as_tuple=True)
+        if every_token_real and chunk <= self.size:  # decode: every token is stored, no host sync
+            rows = torch.arange(batch, device=device).repeat_interleave(chunk)
+            tokens = index.repeat(batch)
+        else:  # padding is never stored, and of a long chunk only the newest `size` tokens
+            keep = (index < lengths[:, None]) & (index >= lengths[:, None] - self.size)
+            rows, tokens = keep.nonzero(as_tuple=True)
         slots = positions[rows, tokens] % self.size
         mask = SlotMask(q_pos=positions, k_pos=torch.cat((self.slot_pos, positions), dim=1), window=self.window)
         return CacheStep(self, positions, mask, rows, tokens, slots, lengths)

@@ -193,15 +193,14 @@ def load(checkpoint_dir: str | Path, device=None, dtype=None, backend: str = "au
     if verify:
         _check_hash(checkpoint_dir, weights)
     model = build(config, device="meta", backend=backend)
-    tensors = load_tensors(weights, _expected_shapes(model), device=device)
+    tensors = load_tensors(weights, _expected_shapes(model), device=device, dtype=dtype)
     model.load_state_dict(tensors, assign=True)
-    if dtype is not None:
-        model.to(dtype)
     return model.eval()
 
 
-def load_tensors(path: Path, expected: dict[str, tuple[int, ...]], device="cpu") -> dict:
-    """Read a safetensors file whose names and shapes must be exactly ``expected``."""
+def load_tensors(path: Path, expected: dict[str, tuple[int, ...]], device="cpu", dtype=None) -> dict:
+    """Read a safetensors file whose names and shapes must be exactly ``expected``; each tensor
+    is cast to ``dtype`` as it is read, so a bf16 load never holds the whole model in fp32."""
     from safetensors import safe_open
 
     if not path.is_file():
@@ -210,7 +209,8 @@ def load_tensors(path: Path, expected: dict[str, tuple[int, ...]], device="cpu")
         with safe_open(str(path), framework="pt", device=str(device)) as handle:
             found = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
             check_shapes(path, found, expected)
-            return {name: handle.get_tensor(name) for name in expected}
+            return {name: handle.get_tensor(name).to(dtype) if dtype is not None else handle.get_tensor(name)
+                    for name in expected}
     except GlassworksError:
         raise
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for a damaged file

@@ -99,6 +99,16 @@ def test_every_backend_equals_reference_attention(backend, window, packed):
     torch.testing.assert_close(out, _reference(q, k, v, dense_mask(mask, 40)), atol=1e-5, rtol=1e-5)
 
 
+def test_sdpa_with_repeated_kv_heads_equals_grouped_queries():
+    """The CUDA masked path repeats KV heads; the same function on CPU must not change results."""
+    from glassworks.model.attention import _sdpa
+
+    q, k, v = _random_qkv()
+    allowed = dense_mask(CausalMask(window=8), 40)
+    torch.testing.assert_close(_sdpa(q, k, v, allowed, False, repeat_kv=True),
+                               _sdpa(q, k, v, allowed, False, repeat_kv=False), atol=1e-6, rtol=1e-6)
+
+
 @pytest.mark.parametrize("backend", available_backends(CPU))
 def test_every_backend_gives_the_same_model_outputs_and_gradients(backend, small_model, tokens):
     seg = segments_from_starts([[0, 30], [0, 60, 61]], tokens.shape[1])

@@ -100,3 +100,11 @@ def test_a_recorded_checkpoint_verifies_and_links_its_tokenizer(small_model, tmp
     assert manifest["counts"]["kept"] == 1 and manifest["inputs"]["files"][0]["root"] == "tokenizer"
     report = verify_run(run, roots={"tokenizer": tokenizer_dir})
     assert report.ok, report
+
+
+def test_load_casts_each_tensor_to_the_requested_dtype(small_model, tokens, tmp_path):
+    out = save_checkpoint(small_model, tmp_path / "ckpt")
+    low = load(out, dtype=torch.bfloat16)
+    assert {p.dtype for p in low.parameters()} == {torch.bfloat16}
+    with torch.no_grad():
+        assert (low(tokens).float() - small_model(tokens)).abs().max() < 0.1
