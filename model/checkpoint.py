@@ -22,7 +22,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from glassworks.config import from_dict
 from glassworks.errors import GlassworksError
@@ -103,8 +103,17 @@ def write_checkpoint(out_dir: str | Path, config: ModelConfig, tensors: dict, st
 
 
 @contextlib.contextmanager
-def staged_directory(out_dir: Path) -> Iterator[Path]:
-    """Yield a hidden sibling directory to fill; on success it replaces ``out_dir``."""
+def staged_directory(out_dir: Path, kind: str = "glassworks checkpoint",
+                     marker: Callable[[Path], bool] | None = None) -> Iterator[Path]:
+    """Yield a hidden sibling directory to fill; on success it replaces ``out_dir``.
+
+    An existing ``out_dir`` is replaced only when it is empty or ``marker(out_dir)`` says it
+    is an earlier output of the same kind: a mistyped path must not wipe a user's folder.
+    """
+    marker = marker or is_checkpoint
+    if out_dir.exists() and not (out_dir.is_dir() and (not any(out_dir.iterdir()) or marker(out_dir))):
+        raise GlassworksError(f"{out_dir}: exists and is not a {kind}; refusing to replace it "
+                              "(choose a new directory or remove it)")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -138,6 +147,14 @@ def maybe_record(run_dir, stage: str, config, inputs: dict[str, Path], output: t
         rec.output(output[1])
         rec.counts.add_in(1)
         rec.counts.keep(1)
+
+
+def is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` holds a glassworks checkpoint config (so rewriting it is expected)."""
+    try:
+        return json.loads((path / CONFIG_FILE).read_text(encoding="utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _fsync(path: Path) -> None:

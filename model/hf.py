@@ -114,7 +114,8 @@ def export_hf(checkpoint_dir: str | Path, out_dir: str | Path, run_dir: str | Pa
     tokenizer = checkpoint_dir / TOKENIZER_DIR
     recorded = {"target": "MistralForCausalLM", "max_shard_bytes": max_shard_bytes}
     with maybe_record(run_dir, "export_hf", recorded, {"checkpoint": checkpoint_dir}, ("hf", out_dir)):
-        with staged_directory(out_dir) as tmp, safe_open(str(weights), framework="pt") as handle:
+        with staged_directory(out_dir, "Hugging Face export", is_hf_export) as tmp, \
+                safe_open(str(weights), framework="pt") as handle:
             names = list(handle.keys())
             from glassworks.model.transformer import build
 
@@ -140,6 +141,14 @@ def export_hf(checkpoint_dir: str | Path, out_dir: str | Path, run_dir: str | Pa
                     if source.is_file() and not source.name.startswith("."):
                         shutil.copyfile(source, tmp / source.name)
     return out_dir
+
+
+def is_hf_export(path: Path) -> bool:
+    """Whether ``path`` holds a Hugging Face Mistral folder (so re-exporting over it is expected)."""
+    try:
+        return json.loads((path / "config.json").read_text(encoding="utf-8")).get("model_type") == "mistral"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 _HF_DTYPES = {"F32": "float32", "BF16": "bfloat16", "F16": "float16"}

@@ -36,6 +36,17 @@ def test_rewriting_replaces_the_whole_directory(small_model, small_config, tmp_p
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no staging directory left behind
 
 
+def test_a_folder_that_is_not_a_checkpoint_is_never_replaced(small_model, tmp_path):
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work")
+    with pytest.raises(GlassworksError, match="notes: exists and is not a glassworks checkpoint; refusing"):
+        save_checkpoint(small_model, precious)
+    assert (precious / "thesis.txt").read_text() == "years of work"
+    (tmp_path / "empty").mkdir()
+    save_checkpoint(small_model, tmp_path / "empty")  # an empty folder is fine
+
+
 def test_mismatched_shapes_are_refused_naming_the_tensor(small_model, small_config, tmp_path):
     out = save_checkpoint(small_model, tmp_path / "ckpt")
     config = json.loads((out / "config.json").read_text())

@@ -59,6 +59,25 @@ def test_sharded_export_loads_the_same(small_model, tokens, tmp_path):
         torch.testing.assert_close(theirs, small_model(tokens), atol=1e-4, rtol=0)
 
 
+def test_export_refuses_to_replace_a_foreign_folder_but_re_exports(small_model, tmp_path):
+    ckpt = save_checkpoint(small_model, tmp_path / "ckpt")
+    export_hf(ckpt, tmp_path / "hf")
+    export_hf(ckpt, tmp_path / "hf")  # over its own earlier export: fine
+    with pytest.raises(GlassworksError, match="exists and is not a Hugging Face export"):
+        export_hf(ckpt, tmp_path / "ckpt")
+    assert load(ckpt) is not None
+
+
+def test_bf16_export_loads_in_bf16(small_model, tokens, tmp_path):
+    ckpt = save_checkpoint(small_model.to(torch.bfloat16), tmp_path / "ckpt")
+    export_hf(ckpt, tmp_path / "hf")
+    assert json.loads((tmp_path / "hf" / "config.json").read_text())["dtype"] == "bfloat16"
+    theirs = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf", dtype="auto")
+    assert theirs.dtype == torch.bfloat16
+    with torch.no_grad():
+        torch.testing.assert_close(theirs(tokens).logits, small_model(tokens), atol=2e-2, rtol=2e-2)
+
+
 def test_export_does_not_need_transformers(small_model, tmp_path):
     ckpt = save_checkpoint(small_model, tmp_path / "ckpt")
     code = ("import sys; from glassworks.model.hf import export_hf; export_hf(sys.argv[1], sys.argv[2]);"
