@@ -29,6 +29,8 @@ def _tasks(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--num-fewshot", type=click.IntRange(min=0), default=None, help="Few-shot examples per prompt.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="lm-eval's random seeds.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="torch CPU threads (default: torch's choice; 1 is faster for tiny models).")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("glassworks-eval"),
               show_default=True, help="Run directory: eval/<checkpoint>/results.json and manifests/ go here.")
 @click.option("--data-dir", type=_dir, default=None,
@@ -40,7 +42,7 @@ def _tasks(ctx, param, value: str) -> tuple[str, ...]:
               help="Packed phase directory (RUN/data/<phase>) to measure contamination against; repeatable. "
                    "A folder of phase directories stands for all of them.")
 def eval_command(checkpoints: tuple[Path, ...], tasks: tuple[str, ...], limit: int | None, num_fewshot: int | None,
-                 batch_size: int, seed: int, workdir: Path, data_dir: Path | None, task_data: Path | None,
+                 batch_size: int, seed: int, threads: int | None, workdir: Path, data_dir: Path | None, task_data: Path | None,
                  include_path: Path | None, train_data: tuple[Path, ...]) -> None:
     """Evaluate CHECKPOINTS (glassworks checkpoint directories) offline with lm-eval.
 
@@ -55,7 +57,8 @@ def eval_command(checkpoints: tuple[Path, ...], tasks: tuple[str, ...], limit: i
     from glassworks.evals.sweep import SweepConfig, sweep
     from glassworks.provenance.identity import source_root
 
-    config = EvalConfig(tasks=tasks, limit=limit, num_fewshot=num_fewshot, batch_size=batch_size, seed=seed)
+    config = EvalConfig(tasks=tasks, limit=limit, num_fewshot=num_fewshot, batch_size=batch_size, seed=seed,
+                        threads=threads)
     phases = []
     for path in train_data:
         phases += [path] if (path / "index.json").is_file() else sorted(p.parent for p in path.glob("*/index.json"))

@@ -56,6 +56,9 @@ class EvalConfig:
     suite: SuiteConfig = field(default_factory=SuiteConfig)
     ngram: int = 13
     """n of the contamination n-grams (tokens)."""
+    threads: int | None = None
+    """torch CPU threads while evaluating (None: torch's default). A model as small as the
+    demo's runs faster on one thread than on two: its matrices are too small to split."""
 
     def __post_init__(self):
         if not self.tasks:
@@ -92,6 +95,19 @@ def offline():
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextlib.contextmanager
+def threads(n: int | None):
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def uses_heldout(tasks, names) -> bool:
@@ -166,7 +182,7 @@ def evaluate_checkpoint(checkpoint: str | Path, run_dir: str | Path, config: Eva
     name = name or checkpoint.name
     if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
         raise GlassworksError(f"{name!r}: a checkpoint name for eval/<name>/ needs letters, digits, '.', '_', '-'")
-    with offline():
+    with offline(), threads(config.threads):
         prepared = prepared or prepare(run_dir, config, Path(data_dir) if data_dir else None,
                                        Path(task_data) if task_data else None,
                                        Path(include_path) if include_path else None)

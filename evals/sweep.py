@@ -174,7 +174,7 @@ def evaluate_run(config: SweepConfig | EvalConfig | None, run_dir: str | Path,
 
     run_dir = Path(run_dir)
     if config is None:
-        config = SweepConfig()
+        config = SweepConfig(eval=EvalConfig(threads=1))  # the demo's tiny model: one thread is faster
     elif isinstance(config, EvalConfig):
         config = SweepConfig(eval=config)
     if checkpoints is None:

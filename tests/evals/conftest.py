@@ -90,3 +90,14 @@ def helpers():
 
     return SimpleNamespace(data=DATA, corpus_texts=corpus_texts, make_checkpoint=make_checkpoint,
                            small_suite=small_suite, pack_phase=pack_phase)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """The tiny models here run faster on one thread (and do not fight other tests for cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

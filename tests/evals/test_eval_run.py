@@ -21,7 +21,7 @@ TASKS = ("heldout_cloze_fortunes", "heldout_ppl_fortunes")
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory, checkpoint, helpers):
     run = tmp_path_factory.mktemp("run")
-    config = EvalConfig(tasks=TASKS, limit=4, suite=helpers.small_suite())
+    config = EvalConfig(tasks=TASKS, limit=4, suite=helpers.small_suite(), threads=1)
     results = evaluate_checkpoint(checkpoint, run, config, data_dir=helpers.data)
     return run, config, results
 
@@ -90,7 +90,7 @@ def test_cli_sweep_offline_with_predictability_and_contamination(tmp_path, token
     run = tmp_path / "run"
     done = subprocess.run(
         [sys.executable, "-m", "glassworks.cli", "eval", *reversed(checkpoints), "--tasks", ",".join(TASKS),
-         "--limit", "3", "--workdir", str(run), "--train-data", str(phase.parent), "--data-dir", str(helpers.data)],
+         "--limit", "3", "--threads", "1", "--workdir", str(run), "--train-data", str(phase.parent), "--data-dir", str(helpers.data)],
         capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "predictability heldout_ppl_fortunes/bits_per_byte" in done.stdout
