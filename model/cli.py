@@ -35,10 +35,12 @@ _existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
 @click.option("--max-shard-gb", type=click.FloatRange(min=0.001), default=5.0, show_default=True,
               help="Split the weights into safetensors files of at most this many GiB.")
 def export_hf_command(checkpoint_dir: Path, out_dir: Path, run_dir: Path | None, max_shard_gb: float) -> None:
-    """Write OUT_DIR so that transformers' AutoModelForCausalLM.from_pretrained(OUT_DIR) loads
-    the checkpoint as MistralForCausalLM (config.json, safetensors, tokenizer files).
+    """Export a checkpoint as a Hugging Face MistralForCausalLM folder.
 
-    transformers is not needed to export, only to load the result.
+    OUT_DIR gets config.json, safetensors weights and the tokenizer files, so that
+    transformers' AutoModelForCausalLM.from_pretrained(OUT_DIR) gives the same logits as
+    glassworks. transformers is not needed to export, only to load the result. An existing
+    OUT_DIR is replaced only if it is an earlier export (or empty).
     """
     from glassworks.model.hf import export_hf
 
@@ -52,7 +54,11 @@ def export_hf_command(checkpoint_dir: Path, out_dir: Path, run_dir: Path | None,
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Record the import as a `checkpoint` stage manifest in this run directory.")
 def import_hf_command(hf_dir: Path, checkpoint_dir: Path, run_dir: Path | None) -> None:
-    """Turn a Hugging Face Mistral (or bias-free Llama) folder into a glassworks checkpoint."""
+    """Import a Hugging Face Mistral (or bias-free Llama) folder as a glassworks checkpoint.
+
+    Refused by name: other architectures, scaled rotary embeddings, biases. Tied embeddings
+    are untied (the head starts as a copy of the embedding).
+    """
     from glassworks.model.hf import import_hf
 
     import_hf(hf_dir, checkpoint_dir, run_dir=run_dir)

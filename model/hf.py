@@ -232,12 +232,18 @@ def import_hf(hf_dir: str | Path, checkpoint_dir: str | Path, run_dir: str | Pat
                 if name.endswith("rotary_emb.inv_freq"):  # a buffer older exports carry; recomputed here
                     continue
                 tensors[our_name(name)] = handle.get_tensor(name)
+    if "output.weight" not in tensors and "tok_embeddings.weight" in tensors and _tied(hf_dir):
+        tensors["output.weight"] = tensors["tok_embeddings.weight"].clone()  # glassworks' head is untied
     from glassworks.model.transformer import build
 
     expected = {n: tuple(t.shape) for n, t in build(config, device="meta").state_dict().items()}
     check_shapes(hf_dir / files[0], {n: tuple(t.shape) for n, t in tensors.items()}, expected)
     tokenizer = [hf_dir / n for n in TOKENIZER_FILES if (hf_dir / n).is_file()]
     return write_checkpoint(checkpoint_dir, config, tensors, state, tokenizer, run_dir=run_dir, inputs={"hf": hf_dir})
+
+
+def _tied(hf_dir: Path) -> bool:
+    return bool(read_json(hf_dir / "config.json", what="Hugging Face config").get("tie_word_embeddings"))
 
 
 def config_from_hf(data: dict, path: Path) -> ModelConfig:
@@ -249,8 +255,7 @@ def config_from_hf(data: dict, path: Path) -> ModelConfig:
     if rope.get("rope_type", rope.get("type", "default")) != "default":
         raise GlassworksError(f"{path}: rope type {rope.get('rope_type', rope.get('type'))!r} is not supported "
                               "(glassworks models unscaled rotary embeddings)")
-    for key, ok in (("hidden_act", "silu"), ("attention_bias", False), ("mlp_bias", False),
-                    ("tie_word_embeddings", False)):
+    for key, ok in (("hidden_act", "silu"), ("attention_bias", False), ("mlp_bias", False)):
         if key in data and data[key] != ok:
             raise GlassworksError(f"{path}: {key}={data[key]!r} is not supported (glassworks expects {ok!r})")
     heads = data["num_attention_heads"]

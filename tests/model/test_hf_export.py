@@ -103,6 +103,21 @@ def test_import_of_a_transformers_model_gives_its_logits(tokens, tmp_path):
         torch.testing.assert_close(ours(tokens), hf_model(tokens).logits, atol=1e-4, rtol=0)
 
 
+def test_import_unties_a_tied_llama(tokens, tmp_path):
+    config = transformers.LlamaConfig(vocab_size=256, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                      num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    hf_model = transformers.LlamaForCausalLM(config).eval()
+    hf_model.save_pretrained(tmp_path / "theirs")
+    import_hf(tmp_path / "theirs", tmp_path / "ckpt")
+    ours = load(tmp_path / "ckpt")
+    assert ours.config.window is None
+    assert torch.equal(ours.output.weight, ours.tok_embeddings.weight)
+    assert ours.output.weight.data_ptr() != ours.tok_embeddings.weight.data_ptr()
+    with torch.no_grad():
+        torch.testing.assert_close(ours(tokens), hf_model(tokens).logits, atol=1e-4, rtol=0)
+
+
 def test_export_then_import_is_the_identity(small_model, tmp_path):
     export_hf(save_checkpoint(small_model, tmp_path / "ckpt"), tmp_path / "hf")
     import_hf(tmp_path / "hf", tmp_path / "back")
