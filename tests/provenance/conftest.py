@@ -67,10 +67,11 @@ def _train_tiny(run: Path) -> None:
         held_out = torch.nn.functional.cross_entropy(model(rows[:, :-1]).reshape(-1, 256), rows[:, 1:].reshape(-1))
     with record_stage(run, "eval", "1", {"task": "heldout_bytes"}, unit="tasks") as rec:
         rec.input(run / "checkpoints" / "final")
-        (run / "evals").mkdir()
-        (run / "evals" / "results.json").write_text(json.dumps(
+        results = run / "eval" / "final" / "results.json"  # where `glassworks eval` writes a checkpoint's results
+        results.parent.mkdir(parents=True)
+        results.write_text(json.dumps(
             {"results": {"heldout_bytes": {"alias": "heldout_bytes", "loss,none": held_out.item()}}}, indent=1))
-        rec.output(run / "evals" / "results.json")
+        rec.output(results)
         rec.counts.add_in()
         rec.counts.keep()
 

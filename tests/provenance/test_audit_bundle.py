@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from glassworks.cli import main
 from glassworks.provenance import verify_run
@@ -54,19 +55,39 @@ def test_bundle_that_ships_only_manifests_names_what_is_not_shipped(manifests_bu
     assert not any(f.subject.startswith("checkpoints/") for f in report.findings if f.status == "skip")
 
 
-@pytest.mark.parametrize("victim", [
-    "corpus/slimpajama/language/web/00000.jsonl.gz",  # shard
-    "documents/text/00000.jsonl.gz",  # an intermediate stage's output
-    "checkpoints/final/model.safetensors",  # checkpoint
-    "checkpoints/step1/state.json",  # checkpoint sidecar
-    "README.md",  # model card
-    "corpus/README.md",  # data card
-    "model.yml",  # MOF description
-    "hf/model.safetensors",  # Hugging Face export
-    "croissant.json",
-    "docs/technical-report.md",
-])
-def test_tampered_artifact_is_caught_and_named(bundle, victim, capsys):
+def component_file(bundle: Path, component: str) -> str:
+    """A file that model.yml names for a MOF component (the first one, for a folder)."""
+    mof = yaml.safe_load((bundle / "model.yml").read_text())
+    path = next(c["component_path"] for c in mof["release"]["components"] if c["name"] == component).rstrip("/")
+    if (bundle / path).is_dir():
+        path = sorted(p.relative_to(bundle).as_posix() for p in (bundle / path).rglob("*") if p.is_file())[0]
+    return path
+
+
+def set_component_path(bundle: Path, component: str, value: str) -> None:
+    mof = yaml.safe_load((bundle / "model.yml").read_text())
+    next(c for c in mof["release"]["components"] if c["name"] == component)["component_path"] = value
+    (bundle / "model.yml").write_text(yaml.safe_dump(mof, sort_keys=False))
+
+
+VICTIMS = {
+    "shard": "corpus/slimpajama/language/web/00000.jsonl.gz",
+    "intermediate stage output": "documents/text/00000.jsonl.gz",
+    "final checkpoint": "checkpoints/final/model.safetensors",
+    "checkpoint sidecar": "checkpoints/step1/state.json",
+    "Hugging Face export": "hf/model.safetensors",
+    "MOF description": "model.yml",
+    "model card": "Model card",  # a MOF component: the file model.yml names for it
+    "data card": "Data card",
+    "technical report": "Technical report",
+}
+
+
+@pytest.mark.parametrize("kind", list(VICTIMS))
+def test_tampered_artifact_is_caught_and_named(bundle, kind, capsys):
+    victim = VICTIMS[kind]
+    if not (bundle / victim).is_file():
+        victim = component_file(bundle, victim)
     flip(bundle / victim)
     lines = fails(bundle)
     assert lines and any(victim in line and "content changed" in line for line in lines), lines
@@ -119,9 +140,7 @@ def test_missing_checkpoint_and_mof_claims_are_named(bundle):
     lines = fails(bundle)
     assert any("checkpoints/step1/model.safetensors" in line and "missing" in line for line in lines)
     assert any("FAIL checkpoint checkpoints/step1/: a checkpoint folder without safetensors" in line for line in lines)
-    text = (bundle / "model.yml").read_text().replace("component_path: corpus/README.md", "component_path: NOCARD.md")
-    assert "NOCARD.md" in text
-    (bundle / "model.yml").write_text(text)
+    set_component_path(bundle, "Data card", "NOCARD.md")
     assert any("components[Data card].component_path: names NOCARD.md, which is not in the bundle" in line
                for line in fails(bundle))
 
@@ -129,10 +148,8 @@ def test_missing_checkpoint_and_mof_claims_are_named(bundle):
 def test_mof_paths_that_escape_are_refused(bundle, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("outside")
-    text = (bundle / "model.yml").read_text()
-    assert "component_path: README.md" in text
     for bad in ("../secret.txt", str(secret), "corpus/../../secret.txt"):
-        (bundle / "model.yml").write_text(text.replace("component_path: README.md", f"component_path: '{bad}'"))
+        set_component_path(bundle, "Model card", bad)
         lines = fails(bundle)
         assert any("components[Model card].component_path: refused" in line for line in lines), (bad, lines)
 
@@ -174,14 +191,15 @@ def test_the_verifier_never_opens_pickles(bundle):
 
 
 def test_report_in_markdown_and_html_with_a_lineage_picture(bundle, tmp_path, capsys):
-    flip(bundle / "README.md")
+    card = component_file(bundle, "Model card")
+    flip(bundle / card)
     assert main(["audit", "verify", str(bundle), "--report", str(tmp_path / "report")]) == 1
     markdown = (tmp_path / "report" / "audit.md").read_text()
     assert markdown.startswith(f"# Audit of {bundle}") and "**FAILED" in markdown
-    assert "**README.md** (claimed by `manifests/release.bundle-" in markdown
+    assert f"**{card}** (claimed by `manifests/release.bundle-" in markdown
     assert "| slimpajama.normalize |" in markdown and "![lineage graph](lineage.png)" in markdown
     page = (tmp_path / "report" / "audit.html").read_text()
-    assert "<td>README.md</td>" in page and "<script" not in page
+    assert f"<td>{card}</td>" in page and "<script" not in page
     assert (tmp_path / "report" / "lineage.png").stat().st_size > 20_000
     assert os.path.getsize(tmp_path / "report" / "audit.html") > 2_000
 

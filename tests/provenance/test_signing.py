@@ -80,7 +80,7 @@ def test_statement_edited_without_the_key_is_caught(bundle, keys):
     trusted = signed(bundle, keys[0])
     envelope = json.loads((bundle / ENVELOPE).read_text())
     statement = json.loads(base64.b64decode(envelope["payload"]))
-    statement["subject"] = [s for s in statement["subject"] if s["name"] != "README.md"]
+    statement["subject"] = statement["subject"][1:]  # drop a file from what the signature covers
     envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
     (bundle / ENVELOPE).write_text(json.dumps(envelope))
     assert not verify_run(bundle, trusted=trusted).ok
