@@ -121,13 +121,16 @@ def decode_vs_recompute(n_tokens: int = 192) -> dict:
 
 
 def kv_cache_bytes(context: int = 32768) -> dict:
+    """Bytes of the real cache structure (built on the meta device, so nothing is allocated)
+    for one bf16 sequence of ``context`` tokens: rolling buffer vs a cache of every position."""
     out = {}
     for name in ("1b", "mistral-7b"):
         c = preset(name)
-        per_position = 2 * c.n_layers * c.n_kv_heads * c.head_dim * 2  # keys + values, bf16
-        rolling = per_position * min(context, c.window or context)
-        out[name] = {"context": context, "rolling_bytes": rolling, "full_bytes": per_position * context,
-                     "ratio": round(per_position * context / rolling, 2)}
+        shape = (c.n_layers, 1, context, c.n_kv_heads, c.head_dim)
+        rolling = RollingCache(*shape, window=c.window, dtype=torch.bfloat16, device="meta").nbytes
+        full = RollingCache(*shape, window=None, dtype=torch.bfloat16, device="meta").nbytes
+        out[name] = {"context": context, "window": c.window, "rolling_bytes": rolling, "full_bytes": full,
+                     "ratio": round(full / rolling, 2)}
     return out
 
 
