@@ -62,7 +62,11 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
     if not manifest_dir.is_dir() or manifest_dir.is_symlink():
         report.add("manifest", FAIL, f"{MANIFEST_DIR}/", "no manifests directory: nothing was recorded here")
         return report
-    index = TreeIndex.build(run_dir, skip=() if bundle else UNRECORDED_DIRS, desc="verify: hashing")
+    nested = () if bundle else _nested_bundles(run_dir)
+    for rel in nested:
+        report.add("paths", SKIP, rel, f"a release bundle inside the run: verify it on its own "
+                   f"(glassworks audit verify {run_dir / rel})")
+    index = TreeIndex.build(run_dir, skip=(() if bundle else UNRECORDED_DIRS) + nested, desc="verify: hashing")
     artifacts = [size for rel, (_, size) in index.files.items() if not rel.startswith(f"{MANIFEST_DIR}/")]
     report.files_hashed, report.bytes_hashed = len(artifacts), sum(artifacts)  # manifests are counted apart
     for rel, why in sorted({**index.odd, **index.unreadable}.items()):
@@ -114,6 +118,21 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
     if bundle:
         check_bundle(report, run_dir, index, manifests, archives, Path(repo) if repo else None)
     return report
+
+
+def _nested_bundles(run_dir: Path) -> tuple[str, ...]:
+    """Sub-folders of a run that are bundles (``release build`` writes into RUN/bundle/ by default):
+    they hold their own record, so the run's coverage leaves them to their own verify."""
+    from glassworks.provenance.bundle import is_bundle
+
+    found = []
+    for path in sorted(run_dir.rglob("model.yml")):
+        folder = path.parent
+        if folder != run_dir and not folder.is_symlink() and is_bundle(folder):
+            rel = folder.relative_to(run_dir).as_posix() + "/"
+            if not any(rel.startswith(outer) for outer in found):
+                found.append(rel)
+    return tuple(found)
 
 
 def _writes_bundle(manifest: dict) -> bool:

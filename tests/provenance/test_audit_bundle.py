@@ -226,3 +226,17 @@ def test_code_archive_is_proven_against_the_auditors_clone(bundle, tmp_path):
     lines = fails(bundle, repo=repo)
     assert any(f"FAIL code     code/{archive.name}: its files differ from the tree of commit {commit[:12]}" in line
                for line in lines), lines
+
+
+def test_a_bundle_inside_its_run_is_left_to_its_own_verify(corpus_run, manifests_bundle, tmp_path):
+    """`release build` writes RUN/bundle/ by default: the run still verifies, and says where the bundle is."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(corpus_run, run)
+    shutil.copytree(manifests_bundle, run / "bundle")
+    report = verify_run(run, unchecked_roots=("data",))
+    assert report.ok, [f.line() for f in report.failures]
+    assert any(f.subject == "bundle/" and f.status == "skip" and "verify it on its own" in f.detail
+               for f in report.findings)
+    assert verify_run(run / "bundle").ok
