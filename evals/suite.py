@@ -49,12 +49,12 @@ class SuiteConfig:
     """Share of each source's eligible documents that is held out."""
     min_docs: int = 3
     """At least this many documents per source (cloze distractors come from other documents)."""
-    ppl_chars: int = 12000
+    ppl_chars: int = 8000
     """Characters of held-out text per source in the perplexity task (whole lines; the last
     document is cut at a line end). Bounds the demo's eval time; raise it for a real model."""
-    cloze_items: int = 40
+    cloze_items: int = 32
     """Multiple-choice items per source."""
-    context_chars: int = 400
+    context_chars: int = 240
     """Characters of passage before the line to predict (whole lines)."""
 
     def __post_init__(self):
