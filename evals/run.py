@@ -121,7 +121,7 @@ def prepare_suite(run_dir: Path, config: EvalConfig, data_dir: Path) -> Path:
     from glassworks.provenance.recorder import record_stage
 
     out = run_dir / "eval" / "suite"
-    if _recorded(run_dir, SUITE_STAGE, config.suite):
+    if _recorded(run_dir, SUITE_STAGE, config.suite, {"run": run_dir, "data": data_dir}):
         return out
     with record_stage(run_dir, SUITE_STAGE, VERSION, config.suite, roots={"data": data_dir}, unit="tasks") as rec:
         suite = build_suite(data_dir, out, config.suite)
@@ -251,8 +251,11 @@ def _roots(run_dir: Path, **paths) -> dict:
     return {k: Path(v).resolve() for k, v in paths.items() if v is not None and not Path(v).resolve().is_relative_to(run)}
 
 
-def _recorded(run_dir: Path, stage: str, config) -> bool:
+def _recorded(run_dir: Path, stage: str, config, roots: dict[str, Path]) -> bool:
+    """Whether a manifest of ``stage`` with this config vouches for the files as they are now:
+    every input and output under ``roots`` still has its recorded hash."""
     from glassworks.config import config_hash
+    from glassworks.provenance.hashing import sha256_file
     from glassworks.provenance.manifest import load_manifest
 
     digest = config_hash(config)
@@ -261,13 +264,12 @@ def _recorded(run_dir: Path, stage: str, config) -> bool:
             manifest = load_manifest(path)
         except GlassworksError:
             continue
-        if manifest.get("stage", {}).get("name") == stage and manifest.get("config_sha256") == digest:
-            from glassworks.provenance.hashing import sha256_file
-
-            files = manifest["outputs"]["files"]
-            if all((run_dir / f["path"]).is_file() and sha256_file(run_dir / f["path"])[0] == f["sha256"]
-                   for f in files if f.get("root", "run") == "run"):
-                return True
+        if manifest.get("stage", {}).get("name") != stage or manifest.get("config_sha256") != digest:
+            continue
+        files = manifest["inputs"]["files"] + manifest["outputs"]["files"]
+        if all(f.get("root", "run") in roots and (roots[f.get("root", "run")] / f["path"]).is_file()
+               and sha256_file(roots[f.get("root", "run")] / f["path"])[0] == f["sha256"] for f in files):
+            return True
     return False
 
 
