@@ -13,7 +13,7 @@ on it. Then, in one run:
 
 Prints one JSON line.
 
-    python bench/tokenize.py [--copies 8] [--vocab 4096] [--repeat 3]
+    python bench/tokenizer.py [--copies 8] [--vocab 4096] [--repeat 3]
 """
 
 from __future__ import annotations
