@@ -15,7 +15,7 @@ in the same run) and against transformers' ``generate``.
 
 Prints one JSON line.
 
-    python bench/model.py [--rounds 3] [--seq 256] [--skip-150m]
+    python -P bench/model.py [--rounds 3] [--seq 256] [--skip-150m] [--threads N]
 """
 
 from __future__ import annotations
@@ -186,7 +186,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per measurement; the best is kept")
     parser.add_argument("--seq", type=int, default=256, help="sequence length of the training-step measurements")
     parser.add_argument("--skip-150m", action="store_true", help="only the tiny preset (fast)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (1 is steadier on a shared machine; default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     result = {"bench": "model", "torch": torch.__version__, "threads": torch.get_num_threads(),
               "machine": platform.machine(), "cuda": torch.cuda.is_available()}
