@@ -167,6 +167,9 @@ def plan_stages(recipe: RecipeConfig, run_dir: Path, documents_id: str, origin: 
         tasks = stage.tasks or recipe.executor.tasks
         config = {"recipe": recipe.name, "stage": stage, "tasks": tasks, "after": upstream,
                   "labelled_here": sorted(s.name for s in applies if s.name not in labelled)}
+        beside = _recipe_files(stage, Path(origin).parent, f"{origin}: stages[{i}]")
+        if beside:  # files the steps read beside the recipe (an opt-out list): their bytes shape the output
+            config["recipe_files"] = beside
         jobs = []
         for source in applies:
             if source.name not in labelled and stage.kind != "steps":
@@ -188,6 +191,23 @@ def plan_stages(recipe: RecipeConfig, run_dir: Path, documents_id: str, origin: 
         upstream = canonical_sha256(config)
         plans.append(StagePlan(stage.name, config, out, logs, jobs))
     return plans
+
+
+def _recipe_files(stage: StageSpec, recipe_dir: Path, where: str) -> dict[str, str]:
+    """sha256 of each ``{recipe}/...`` file a step of ``stage`` names, by its name there."""
+    from glassworks.provenance.hashing import sha256_file
+
+    found = {}
+    for spec in stage.steps:
+        for key, value in spec.params.items():
+            if isinstance(value, str) and value.startswith("{recipe}/"):
+                rel = value.removeprefix("{recipe}/")
+                try:
+                    found[rel] = sha256_file(recipe_dir / rel)[0]
+                except OSError as exc:
+                    raise ConfigError(f"{where}: step {spec.step!r} parameter {key!r}: cannot read "
+                                      f"{recipe_dir / rel} ({exc.strerror or exc})") from None
+    return dict(sorted(found.items()))
 
 
 def _minhash_passes(stage: StageSpec, src: Path, out: Path, logs: Path, source: str, tasks: int) -> list[Pass]:
@@ -241,5 +261,5 @@ def check_recipe_file(path: str | Path) -> RecipeConfig:
         return load_recipe(path)
     except ConfigError:
         raise
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OSError) as exc:  # OSError: a file a step names is missing
         raise ConfigError(f"{path}: {exc}") from None

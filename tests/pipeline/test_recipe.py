@@ -1,6 +1,7 @@
 """Recipes end to end on the embedded corpus: records, determinism, resume after SIGKILL."""
 
 import gzip
+import hashlib
 import json
 import os
 import signal
@@ -153,3 +154,27 @@ def test_top_fraction_quality_cut_across_tasks(tmp_path):
     assert select["in"] == 197 and select["kept"] == 50  # ceil(0.25 * 197)
     assert select["dropped/quality_not_in_top_fraction"] == 147
     assert verify_run(tmp_path / "run", roots={"data": REPO / "data"}).ok
+
+
+def test_files_beside_the_recipe_are_recorded_by_hash(tmp_path):
+    from glassworks.pipeline.recipe import plan_stages
+
+    (tmp_path / "optout.txt").write_text("toml/toml/tz.py\n")
+    text = ("name: r\nsources: [{name: code, shape: code}]\nstages:\n  - name: s\n"
+            "    steps: [{step: code_opt_out, params: {path: '{recipe}/optout.txt'}}]\n")
+    path = recipe(tmp_path, text)
+
+    config = check_recipe_file(path)
+
+    def stage_config():
+        return plan_stages(config, tmp_path / "run", "documents-0000000000000000", str(path))[0].config
+
+    first = stage_config()
+    assert first["recipe_files"] == {"optout.txt": hashlib.sha256(b"toml/toml/tz.py\n").hexdigest()}
+    (tmp_path / "optout.txt").write_text("toml/toml/tz.py\ntoml/toml/ordered.py\n")
+    assert stage_config()["recipe_files"] != first["recipe_files"]  # a changed list is a changed stage
+    (tmp_path / "optout.txt").unlink()
+    with pytest.raises(ConfigError, match=r"recipe\.yaml: stages\[0\]: step 'code_opt_out' parameter 'path': cannot read"):
+        stage_config()
+    with pytest.raises(ConfigError, match=r"optout\.txt: opt-out list not found"):
+        check_recipe_file(path)
