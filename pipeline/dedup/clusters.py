@@ -1,9 +1,10 @@
 """Pass 3 of 5 (clusters, one task): edges to clusters, and the one document each cluster keeps.
 
 Connected components of the edge graph over all documents (union-find with numpy: roots
-hook onto the smaller root, paths are halved until every edge's ends agree). The kept
-document of a cluster is chosen by a rule that depends on the documents alone, never on
-which task read them or in what order, so any task count keeps the same set:
+hook onto the smaller root and pointer jumping sends every node to its root, until every
+edge's ends agree). The kept document of a cluster is chosen by a rule that depends on
+the documents alone, never on which task read them or in what order, so any task count
+keeps the same set:
 
     longest text (characters), then highest quality score (none counts lowest),
     then smallest id, then source name, then input file and line.
@@ -11,9 +12,11 @@ which task read them or in what order, so any task count keeps the same set:
 Every document of a cluster gets the kept document's cluster key as its cluster name.
 datatrove's stage 3 instead keeps whichever member its merge visits first.
 
-Memory: the ``DOC_RECORD`` table (29 bytes per document) plus the parent array (4 bytes),
-the cluster sizes (4) and the output record (14): about 51 bytes per document, plus 16
-per edge twice (the edges and their dense copy), plus the ids of documents in clusters.
+Memory: per document the ``DOC_RECORD`` (29 bytes), the parent array and cluster sizes (4
+each), the keeper index (8) and the output ``ASSIGNMENT`` (14); per edge 16 bytes (twice,
+briefly); and the ids of the documents that are in clusters. Measured by ``bench/dedup.py
+--scale 20000000``: 20 million documents, 10% of them in clusters, peak 2.1 GiB
+(112 bytes per document, the interpreter included).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from glassworks.pipeline.dedup.clusters import load_assignment, load_removed
 from glassworks.pipeline.dedup.config import DedupConfig
 from glassworks.pipeline.dedup.files import source_of
 from glassworks.pipeline.dedup.signatures import quality_score
-from glassworks.pipeline.dedup.spans import SpanTable, analyse
+from glassworks.pipeline.dedup.spans import SPAN_CACHE, Spans, SpanTable, analyse
 from glassworks.pipeline.dedup.weights import sampling_weight
 from glassworks.pipeline.documents import _GzipJsonl, is_settled, mark_dropped
 
@@ -45,6 +45,11 @@ class DedupFilter(PipelineStep):
         assignment = load_assignment(self.work, rank)
         removed_from = load_removed(self.work, rank)
         table = SpanTable(self.work / "counts")
+        self._cache = self._offsets = None
+        if self.config.spans.enabled:
+            cache = self.work / "spans" / f"{rank:05d}.cache.bin"
+            self._offsets = np.load(self.work / "spans" / f"{rank:05d}.offsets.npy")
+            self._cache = np.memmap(cache, dtype=SPAN_CACHE, mode="r") if cache.stat().st_size else np.zeros(0, SPAN_CACHE)
         span_files: dict[str, _GzipJsonl] = {}
         summary = {"source": [], "weight": [], "duplicate_fraction": [], "cluster_size": []}
         number = 0
@@ -64,7 +69,7 @@ class DedupFilter(PipelineStep):
                     meta.update(kept_id=kept_id, kept_source=kept_source)
                     mark_dropped(doc, "exact_duplicate" if facts["exact"] else "near_duplicate")
                 else:
-                    self._keep(doc, meta, table, span_files, rank)
+                    self._keep(doc, meta, table, span_files, rank, number)
                     if "drop_reason" not in doc.metadata:
                         for key, value in (("source", meta["source"]), ("weight", meta["weight"]),
                                            ("duplicate_fraction", meta["duplicate_fraction"]),
@@ -84,9 +89,10 @@ class DedupFilter(PipelineStep):
                  duplicate_fraction=np.array(summary["duplicate_fraction"], dtype=np.float64),
                  cluster_size=np.array(summary["cluster_size"], dtype=np.int64))
 
-    def _keep(self, doc, meta: dict, table: SpanTable, span_files: dict, rank: int) -> None:
+    def _keep(self, doc, meta: dict, table: SpanTable, span_files: dict, rank: int, number: int) -> None:
         if self.config.spans.enabled:
-            share, factor, text, cut = analyse(doc.text, table, self.config.spans, self.config.weights.alpha)
+            found = Spans.of(self._cache[self._offsets[number]:self._offsets[number + 1]])
+            share, factor, text, cut = analyse(doc.text, table, self.config.spans, self.config.weights.alpha, found)
         else:
             share, factor, text, cut = 0.0, 1.0, doc.text, []
         quality = quality_score(doc, self.config.weights.quality_key)

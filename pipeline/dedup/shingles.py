@@ -18,10 +18,10 @@ Huge documents are hashed in chunks; the bins take the minimum over chunks.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 import numpy as np
-import regex
 import xxhash
 
 from glassworks.pipeline.dedup.config import LshConfig, ShingleConfig
@@ -33,12 +33,40 @@ _CHUNK = 1 << 20  # shingles hashed at once; bounds memory on a huge document
 _PROBES = 64  # densification probes per empty bin before the circular fallback
 
 
-_PUNCTUATION = regex.compile(r"\p{P}+")  # every Unicode punctuation character (category P*)
+_DROP = np.uint32(0xFFFFFFFF)
+
+
+@lru_cache(maxsize=1)
+def _normal_table() -> np.ndarray:
+    """For every BMP code point: its lower case (first character of it), 32 for white space,
+    or ``_DROP`` for punctuation (Unicode category P*)."""
+    chars = [chr(c) for c in range(0x10000)]
+    return np.array([_DROP if unicodedata.category(ch).startswith("P") else 32 if ch.isspace() else ord(ch.lower()[0])
+                     for ch in chars], dtype=np.uint32)
+
+
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
+
+
+def normalised_codes(text: str) -> np.ndarray:
+    """The code points of ``normalise(text)``, computed with one table look-up instead of string passes."""
+    codes = _codes(text)
+    folded = _normal_table()[np.minimum(codes, 0xFFFF)]
+    if len(codes) and codes.max() > 0xFFFF:  # beyond the BMP: kept as they are
+        folded = np.where(codes > 0xFFFF, codes, folded)
+    folded = folded[folded != _DROP]
+    blank = folded == 32
+    repeat = blank & np.concatenate([[True], blank[:-1]])  # leading blanks and runs: drop all but one
+    folded = folded[~repeat]
+    if len(folded) and folded[-1] == 32:
+        folded = folded[:-1]
+    return folded
 
 
 def normalise(text: str) -> str:
-    """Lower case, no punctuation, single spaces: the text MinHash compares."""
-    return " ".join(_PUNCTUATION.sub("", text.lower()).split())
+    """Lower case, no punctuation (Unicode P*), single spaces: the text MinHash compares."""
+    return normalised_codes(text).tobytes().decode("utf-32-le", errors="surrogatepass")
 
 
 def mix64(h: np.ndarray) -> np.ndarray:
@@ -66,15 +94,17 @@ def _rolling(units: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 def shingle_hashes(text: str, config: ShingleConfig, seed: int):
     """Yield arrays of 64-bit shingle hashes of normalised ``text`` (chunks of a huge text)."""
-    if not text:
+    yield from _shingles(_codes(text), config, seed)
+
+
+def _shingles(codes: np.ndarray, config: ShingleConfig, seed: int):
+    if not len(codes):
         return
     if config.kind == "char":
-        step = _CHUNK
-        for start in range(0, max(1, len(text) - config.n + 1), step):
-            piece = text[start:start + step + config.n - 1]
-            yield _rolling(np.frombuffer(piece.encode("utf-32-le"), dtype=np.uint32), config.n, seed)
+        for start in range(0, max(1, len(codes) - config.n + 1), _CHUNK):
+            yield _rolling(codes[start:start + _CHUNK + config.n - 1], config.n, seed)
     else:
-        words = text.split(" ")
+        words = codes.tobytes().decode("utf-32-le", errors="surrogatepass").split(" ")
         for start in range(0, max(1, len(words) - config.n + 1), _CHUNK):
             piece = words[start:start + _CHUNK + config.n - 1]
             ids = np.fromiter((xxhash.xxh3_64_intdigest(w, seed) for w in piece), dtype=U64, count=len(piece))
@@ -90,10 +120,19 @@ def _probes(slots: int, seed: int) -> np.ndarray:
 
 def signature(text: str, shingles: ShingleConfig, lsh: LshConfig) -> np.ndarray | None:
     """The ``lsh.slots`` uint32 MinHash slots of ``text`` (already normalised); None if it has no shingle."""
+    return _signature(_codes(text), shingles, lsh)
+
+
+def document_signature(text: str, shingles: ShingleConfig, lsh: LshConfig) -> np.ndarray | None:
+    """``signature(normalise(text))`` without building the normalised string."""
+    return _signature(normalised_codes(text), shingles, lsh)
+
+
+def _signature(codes: np.ndarray, shingles: ShingleConfig, lsh: LshConfig) -> np.ndarray | None:
     slots = lsh.slots
     best = np.full(slots, EMPTY, dtype=U64)
     any_shingle = False
-    for hashes in shingle_hashes(text, shingles, lsh.seed):
+    for hashes in _shingles(codes, shingles, lsh.seed):
         any_shingle = True
         with np.errstate(over="ignore"):
             bins = ((hashes >> U64(32)) * U64(slots)) >> U64(32)  # multiply-shift: bin < slots, no modulo bias

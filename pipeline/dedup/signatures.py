@@ -7,7 +7,9 @@ For the i-th unsettled document of task r it writes, under the work folder:
   ``bands/exact/<r>.npy`` the same for a hash of the raw text (exact duplicates);
 - ``docs/<r>.bin``: a ``DOC_RECORD`` (length, quality, cluster key, text hash);
 - ``ids/<r>.jsonl``: [id, source, file, line], read back only for documents in a cluster;
-- ``spans/<r>.npy``: (span hash, i) for each distinct sentence and paragraph.
+- ``spans/<r>.npy``: (span hash, i) for each distinct sentence and paragraph, and
+  ``spans/<r>.cache.bin`` every span's offsets and hash (``SPAN_CACHE``, indexed by
+  ``spans/<r>.offsets.npy``), so the filter pass need not split the texts again.
 
 Documents are numbered in the order the task reads them; the filter pass reads the same
 files in the same order and numbers them alike.
@@ -26,8 +28,9 @@ from datatrove.pipeline.base import PipelineStep
 
 from glassworks.pipeline.dedup.config import DedupConfig
 from glassworks.pipeline.dedup.files import source_of
-from glassworks.pipeline.dedup.shingles import band_keys, normalise, signature
-from glassworks.pipeline.dedup.spans import SPAN_RECORD, unique_span_hashes
+from glassworks.pipeline.dedup.shingles import band_keys, document_signature
+from glassworks.pipeline.dedup.spans import SPAN_RECORD
+from glassworks.pipeline.dedup.spans import spans as find_spans
 from glassworks.pipeline.documents import is_settled
 
 DOC_RECORD = np.dtype([("length", "<u8"), ("quality", "<f4"), ("has_signature", "u1"), ("key", "<u8"), ("text_hash", "<u8")])
@@ -73,7 +76,9 @@ class DedupSignatures(PipelineStep):
         paths = {k: self.work / k / f"{name}.bin" for k in ("signatures", "docs")}
         paths["bands"] = self.work / "tmp" / f"{name}.bands.bin"
         paths["spans"] = self.work / "tmp" / f"{name}.spans.bin"
+        paths["cache"] = self.work / "spans" / f"{name}.cache.bin"
         handles = {k: open(p, "wb") for k, p in paths.items()}
+        span_offsets = [0]
         ids = open(self.work / "ids" / f"{name}.jsonl", "w", encoding="utf-8")
         sigs, docs, spans = [], [], []
         count = 0
@@ -93,12 +98,17 @@ class DedupSignatures(PipelineStep):
                     continue
                 self.stat_update("documents")
                 source = source_of(doc)
-                sig = signature(normalise(doc.text), self.config.shingles, lsh)
+                sig = document_signature(doc.text, self.config.shingles, lsh)
                 digest = text_hash(doc.text)
                 sigs.append(sig if sig is not None else np.zeros(lsh.slots, np.uint32))
                 docs.append((len(doc.text), quality_score(doc, self.config.weights.quality_key), sig is not None,
                              cluster_key(source, doc.id, digest), digest))
-                hashes = unique_span_hashes(doc.text, self.config.spans) if self.config.spans.enabled else _NO_SPANS
+                hashes = _NO_SPANS
+                if self.config.spans.enabled:
+                    found = find_spans(doc.text, self.config.spans.min_chars)
+                    handles["cache"].write(found.records().tobytes())
+                    span_offsets.append(span_offsets[-1] + len(found.hash))
+                    hashes = np.unique(found.hash)
                 record = np.empty(len(hashes), SPAN_RECORD)
                 record["hash"], record["doc"] = hashes, count
                 spans.append(record)
@@ -111,6 +121,7 @@ class DedupSignatures(PipelineStep):
         finally:
             for handle in (*handles.values(), ids):
                 handle.close()
+        np.save(self.work / "spans" / f"{name}.offsets.npy", np.array(span_offsets, dtype=np.int64))
         self._sort_bands(name, paths, count)
 
     def _sort_bands(self, name: str, paths: dict[str, Path], count: int) -> None:

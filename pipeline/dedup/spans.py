@@ -31,6 +31,7 @@ from glassworks.pipeline.dedup.shingles import mix64
 
 SPAN_RECORD = np.dtype([("hash", "<u8"), ("doc", "<u4")])
 COUNT_RECORD = np.dtype([("hash", "<u8"), ("count", "<u4")])
+SPAN_CACHE = np.dtype([("start", "<u4"), ("end", "<u4"), ("paragraph", "u1"), ("hash", "<u8")])
 U64 = np.uint64
 _P = 0x100000001B3
 _P_INVERSE = pow(_P, -1, 2**64)
@@ -51,7 +52,22 @@ class Spans(NamedTuple):
     end: np.ndarray
     paragraph: np.ndarray  # bool: a paragraph (else a sentence)
     hash: np.ndarray  # uint64, equal for equal normalised text
-    ink: np.ndarray  # bool per character: not white space
+
+    def records(self) -> np.ndarray:
+        """As ``SPAN_CACHE`` records: the signature pass stores them, the filter pass reads them back."""
+        out = np.empty(len(self.hash), SPAN_CACHE)
+        out["start"], out["end"], out["paragraph"], out["hash"] = self.start, self.end, self.paragraph, self.hash
+        return out
+
+    @classmethod
+    def of(cls, records: np.ndarray) -> Spans:
+        return cls(records["start"].astype(np.int64), records["end"].astype(np.int64),
+                   records["paragraph"].astype(bool), records["hash"])
+
+
+def _ink(codes: np.ndarray) -> np.ndarray:
+    """Per character: not white space."""
+    return ~np.where(codes < 0x10000, _tables()[1][np.minimum(codes, 0xFFFF)], False)
 
 
 _POWER_CACHE: dict[int, np.ndarray] = {}
@@ -116,7 +132,7 @@ def spans(text: str, min_chars: int) -> Spans:
         prefix = np.concatenate([np.zeros(1, U64), np.cumsum(terms, dtype=U64)])
         first_rank, last_rank = ink_before[start], ink_before[end]
         raw = (prefix[last_rank] - prefix[first_rank]) * _powers(_P_INVERSE, len(ink_at) + 1)[first_rank]
-    return Spans(start, end, paragraph, mix64(raw ^ U64(0x9E3779B97F4A7C15)), ink)
+    return Spans(start, end, paragraph, mix64(raw ^ U64(0x9E3779B97F4A7C15)))
 
 
 def span_hash(span: str) -> int:
@@ -146,7 +162,8 @@ class SpanTable:
         return np.where(self.hashes[at] == hashes, self.counts[at], 1).astype(np.int64)
 
 
-def analyse(text: str, table: "SpanTable", config: SpanConfig, alpha: float) -> tuple[float, float, str, list[dict]]:
+def analyse(text: str, table: "SpanTable", config: SpanConfig, alpha: float,
+            found: Spans | None = None) -> tuple[float, float, str, list[dict]]:
     """What the kept ``text`` shares with other kept documents, and the text without boilerplate.
 
     Returns (duplicate fraction, repetition factor, new text, removed spans). The duplicate
@@ -155,12 +172,14 @@ def analyse(text: str, table: "SpanTable", config: SpanConfig, alpha: float) -> 
     characters left after the cut, of ``df ** (alpha - 1)``, with ``df`` the most kept
     documents any span around the character is in (1 if none): text shared by k
     documents then weighs k**alpha in total over them, the law clusters follow too.
+    ``found`` is ``spans(text, config.min_chars)`` when the caller has it already.
     """
-    found = spans(text, config.min_chars)
+    found = found if found is not None else spans(text, config.min_chars)
     freq = table.frequency(found.hash)
     repeated = np.flatnonzero(freq >= 2)
     if not len(repeated):  # the common case: nothing found elsewhere
-        return 0.0, 1.0 if found.ink.any() else 0.0, text, []
+        return 0.0, 1.0 if not text.isspace() and text else 0.0, text, []
+    ink = _ink(np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32))
     df = np.ones(len(text), dtype=np.int32)
     for i in repeated:
         s, e = found.start[i], found.end[i]
@@ -174,8 +193,8 @@ def analyse(text: str, table: "SpanTable", config: SpanConfig, alpha: float) -> 
             cut_mask[s:e] = True
             removed.append({"kind": "paragraph" if found.paragraph[i] else "sentence", "start": s,
                             "text": text[s:e], "frequency": int(freq[i])})
-    share = float(((df >= 2) & found.ink).sum() / max(found.ink.sum(), 1))
-    left = df[found.ink & ~cut_mask]
+    share = float(((df >= 2) & ink).sum() / max(ink.sum(), 1))
+    left = df[ink & ~cut_mask]
     many = left[left >= 2].astype(np.float64)
     factor = float(((len(left) - len(many)) + (many ** (alpha - 1)).sum()) / len(left)) if len(left) else 0.0
     return share, factor, _cut(text, cuts), removed

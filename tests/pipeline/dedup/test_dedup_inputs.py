@@ -102,3 +102,16 @@ def test_command_line_folder_of_jsonl_is_one_source(tmp_path, write_jsonl, read_
     assert main(["corpus", "dedup", str(tmp_path / "fortunes"), str(out), "--tasks", "2"]) == 0
     assert {d["metadata"]["dedup"]["source"] for d in read_docs(out / "kept")} == {"fortunes"}
     assert verify_run(out, roots={"input_fortunes": tmp_path / "fortunes"}).ok
+
+
+def test_word_shingles_from_a_config_file(tmp_path, write_jsonl, read_docs):
+    original = FORTUNES[5]["text"]
+    copy = original.replace(" ", "  ", 3) + " Ende."  # a few words' difference
+    write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "o", "text": original}, {"id": "c", "text": copy},
+                                             {"id": "x", "text": FORTUNES[6]["text"]}])
+    (tmp_path / "dedup.yaml").write_text("shingles: {kind: word, n: 5}\nlsh: {bands: 16, rows: 8}\n")
+    out = tmp_path / "out"
+    assert main(["corpus", "dedup", str(tmp_path / "in"), str(out), "--config", str(tmp_path / "dedup.yaml")]) == 0
+    assert [(d["id"], d["metadata"]["drop_reason"]) for d in read_docs(out / "removed")] == [("o", "near_duplicate")]
+    manifest = json.loads(next((out / "manifests").glob("dedup-*.json")).read_text())
+    assert manifest["config"]["config"]["shingles"] == {"kind": "word", "n": 5}
