@@ -166,7 +166,8 @@ def plan_stages(recipe: RecipeConfig, run_dir: Path, documents_id: str, origin: 
         # before; not which executor ran them nor how many workers.
         tasks = stage.tasks or recipe.executor.tasks
         config = {"recipe": recipe.name, "stage": stage, "tasks": tasks, "after": upstream,
-                  "labelled_here": sorted(s.name for s in applies if s.name not in labelled)}
+                  "labelled_here": sorted(s.name for s in applies if s.name not in labelled),
+                  "sources": {s.name: s.shape for s in applies}}  # which documents folder each source reads
         beside = _recipe_files(stage, Path(origin).parent, f"{origin}: stages[{i}]")
         if beside:  # files the steps read beside the recipe (an opt-out list): their bytes shape the output
             config["recipe_files"] = beside

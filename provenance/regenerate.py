@@ -33,6 +33,7 @@ from glassworks.provenance.manifest import load_manifest, validate_manifest
 from glassworks.provenance.paths import UnsafePath, resolve_inside, unsafe_reason
 
 RECIPE_KEYS = {"recipe", "stage", "tasks", "after", "labelled_here"}
+RECIPE_OPTIONAL_KEYS = {"sources", "recipe_files"}  # source -> shape; hashes of files beside the recipe
 
 
 @dataclass
@@ -128,8 +129,9 @@ def plan_recipes(manifests: list[dict], documents: dict, data_dir: Path, sources
     from glassworks.pipeline.recipe import RecipeConfig, SourceSpec, StageSpec
 
     raw, docs = plan_raw(sources, data_dir), plan_documents(documents, workers)
-    stages = [m for m in manifests if set(m["config"]) == RECIPE_KEYS and m["stage"]["name"].startswith(
-        f"{m['config']['recipe']}.")]
+    stages = [m for m in manifests if isinstance(m["config"], dict)
+              and RECIPE_KEYS <= set(m["config"]) <= RECIPE_KEYS | RECIPE_OPTIONAL_KEYS
+              and m["stage"]["name"].startswith(f"{m['config']['recipe']}.")]
     recipes, chains = [], {}
     for name in sorted({m["config"]["recipe"] for m in stages}):
         by_after = {m["config"]["after"]: m for m in stages if m["config"]["recipe"] == name}
@@ -145,9 +147,10 @@ def plan_recipes(manifests: list[dict], documents: dict, data_dir: Path, sources
             spec = from_dict(StageSpec, m["config"]["stage"], origin=origin)
             read = sorted({rec["path"].split("/")[1] for rec in m["inputs"]["files"]
                            if rec.get("root", "run") == "run" and rec["path"].startswith("documents/")})
+            recorded_shapes = m["config"].get("sources", {})
             for source in m["config"]["labelled_here"]:
                 order.append(source)
-                shapes[source] = _shape_of(source, read, m["config"]["labelled_here"], origin)
+                shapes[source] = recorded_shapes.get(source) or _shape_of(source, read, m["config"]["labelled_here"], origin)
             tasks.setdefault(m["config"]["tasks"], []).append(spec.name)
             specs.append((spec, m["config"]["tasks"]))
         default_tasks = max(tasks, key=lambda t: len(tasks[t]))
