@@ -73,8 +73,9 @@ def eval_command(checkpoints: tuple[Path, ...], tasks: tuple[str, ...], limit: i
         click.echo(f"predictability {metric}: fitted on {len(fit['fitted_on'])}, relative error {fit['rel_error']:.2%}")
     if summary["contamination"]:
         for task, c in summary["contamination"]["tasks"].items():
-            click.echo(f"contamination {task}: {c['docs_overlapping']}/{c['docs']} documents share a "
-                       f"{summary['contamination']['ngram']}-gram with training")
+            click.echo(f"contamination {task}: {c['docs_contaminated']}/{c['docs']} documents mostly made of "
+                       f"training {summary['contamination']['ngram']}-grams ({c['docs_any_overlap']} share any), "
+                       f"mean coverage {c['mean_coverage']:.1%}")
     click.echo(f"results: {workdir / 'eval'}/<checkpoint>/results.json; sweep: {summary['sweep']}; plot: {summary['plot']}")
 
 

@@ -8,10 +8,12 @@ default: GPT-3's choice, Brown et al. 2020, in words; tokens here, since the sha
 tokens). An n-gram is a 64-bit polynomial hash of its ids; with a few million training
 n-grams a false match has a probability of about 1e-12 per eval n-gram.
 
-Per task it reports how many eval documents share at least one n-gram with the training
-data (``docs_overlapping`` / ``docs``, the measure of GPT-3 and Llama 2's reports), and
+Per task it reports how many eval documents are mostly made of n-grams seen in training
+(``docs_contaminated``: at least 80% of their tokens covered, the Llama 2 report's rule),
+how many share any n-gram at all (``docs_any_overlap``: GPT-3's rule, which common phrases,
+code idioms and boilerplate trigger), the mean covered share of a document's tokens, and
 which share of all eval n-grams occur in training (``ngram_overlap``). Documents shorter
-than n tokens have no n-gram and count as not overlapping; ``docs_too_short`` says how many.
+than n tokens have no n-gram and count as clean; ``docs_too_short`` says how many.
 """
 
 from __future__ import annotations
@@ -55,36 +57,60 @@ def training_ngrams(phase_dirs: list[Path], n: int) -> np.ndarray:
 @dataclass(frozen=True)
 class TaskOverlap:
     docs: int
-    docs_overlapping: int
-    docs_too_short: int
+    docs_any_overlap: int  # documents sharing at least one n-gram with training
+    docs_contaminated: int  # documents whose tokens are at least `threshold` covered by shared n-grams
+    docs_too_short: int  # documents with no n-gram at all (shorter than n tokens)
+    mean_coverage: float  # mean share of a document's tokens inside a shared n-gram
     ngrams: int
     ngrams_in_training: int
-
-    @property
-    def doc_fraction(self) -> float:
-        return self.docs_overlapping / self.docs if self.docs else 0.0
+    threshold: float
 
     def as_json(self) -> dict:
         out = asdict(self)
-        out["doc_fraction"] = round(self.doc_fraction, 6)
+        out["mean_coverage"] = round(self.mean_coverage, 6)
+        out["doc_fraction"] = round(self.docs_contaminated / self.docs, 6) if self.docs else 0.0
         out["ngram_overlap"] = round(self.ngrams_in_training / self.ngrams, 6) if self.ngrams else 0.0
         return out
 
 
-def overlap(texts_per_doc: list[list[str]], encode, train: np.ndarray, n: int) -> TaskOverlap:
-    """Overlap of one task: ``texts_per_doc[i]`` are the strings of eval document i."""
-    overlapping = short = total = found = 0
+def coverage(ids: np.ndarray, train: np.ndarray, n: int) -> tuple[int, int, int, int]:
+    """(tokens, tokens inside a shared n-gram, n-grams, shared n-grams) of one token sequence."""
+    hashes = ngram_hashes(ids, n)
+    if len(hashes) == 0:
+        return len(ids), 0, 0, 0
+    hits = np.isin(hashes, train) if len(train) else np.zeros(len(hashes), dtype=bool)
+    marks = np.zeros(len(ids) + 1, dtype=np.int64)  # +1 where a shared n-gram starts, -1 after it
+    starts = np.flatnonzero(hits)
+    np.add.at(marks, starts, 1)
+    np.add.at(marks, starts + n, -1)
+    covered = int((np.cumsum(marks)[:-1] > 0).sum())
+    return len(ids), covered, len(hashes), int(hits.sum())
+
+
+def overlap(texts_per_doc: list[list[str]], encode, train: np.ndarray, n: int, threshold: float = 0.8) -> TaskOverlap:
+    """Overlap of one task: ``texts_per_doc[i]`` are the strings of eval document i.
+
+    A document is contaminated when at least ``threshold`` of its tokens lie inside n-grams
+    that also occur in training (the rule of the Llama 2 report, Touvron et al. 2023, A.6,
+    there with 80%); ``docs_any_overlap`` counts documents with any shared n-gram (GPT-3's
+    stricter rule, which short n and shared boilerplate make fire often)."""
+    any_overlap = contaminated = short = ngrams = found = 0
+    coverages = []
     for texts in texts_per_doc:
-        hashes = np.unique(np.concatenate([ngram_hashes(np.asarray(encode(t), dtype=np.int64), n) for t in texts]
-                                          or [np.zeros(0, dtype=np.uint64)]))
-        if len(hashes) == 0:
+        counts = [coverage(np.asarray(encode(t), dtype=np.int64), train, n) for t in texts]
+        tokens, covered, doc_ngrams, doc_found = (sum(c[k] for c in counts) for k in range(4))
+        if doc_ngrams == 0:
             short += 1
+            coverages.append(0.0)
             continue
-        hits = int(np.isin(hashes, train, assume_unique=True).sum()) if len(train) else 0
-        total += len(hashes)
-        found += hits
-        overlapping += hits > 0
-    return TaskOverlap(len(texts_per_doc), overlapping, short, total, found)
+        ngrams += doc_ngrams
+        found += doc_found
+        share = covered / tokens
+        coverages.append(share)
+        any_overlap += doc_found > 0
+        contaminated += share >= threshold
+    return TaskOverlap(len(texts_per_doc), any_overlap, contaminated, short,
+                       float(np.mean(coverages)) if coverages else 0.0, ngrams, found, threshold)
 
 
 def sample_texts(samples: list[dict]) -> list[list[str]]:

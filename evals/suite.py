@@ -16,9 +16,11 @@ the corpus recipes do), ``code`` (the code repositories). Documents that take pa
 planted or natural duplicate, and licence texts, are never held out: a copy of them would
 be in the training data.
 
-Which documents are held out is a pure function of (seed, source, document id): the
-``max(min_docs, round(fraction * n))`` documents with the smallest
-``sha256("glassworks-heldout-v1:<seed>:<source>:<id>")``. ``held_out_ids`` gives their
+Which documents are held out is a pure function of the seed and the documents: per
+source the ``max(min_docs, round(fraction * n))`` documents with the smallest
+``sha256("glassworks-heldout-v1:<seed>:<key>")``, where the key is the documentation
+page for the reST and HTML documentation (one page is the same text in both sources, so
+it is held out from both) and the source and id otherwise. ``held_out_ids`` gives their
 ids, which are the document ids the corpus stages give the same documents (JSONL ``id``,
 WARC-Record-ID, ``<repo>/<path>``), so a training mixture can leave them out; the
 contamination report measures whether it did.
@@ -71,6 +73,13 @@ class Document:
     source: str
     id: str
     text: str
+    page: str | None = None
+    """The documentation page a document renders (``faq/design.html``): the reST source and
+    the HTML of one page are the same text, so they are held out together."""
+
+    @property
+    def key(self) -> str:
+        return f"page:{self.page}" if self.page else f"{self.source}:{self.id}"
 
 
 # --- reading the embedded corpus --------------------------------------------------------------
@@ -103,7 +112,7 @@ def _jsonl(path: Path, source: str) -> Iterator[Document]:
     planted = {r["metadata"]["planted_from"] for r in records if "planted_from" in r.get("metadata", {})}
     for r in records:
         if "planted_from" not in r.get("metadata", {}) and r["id"] not in planted and r["text"].strip():
-            yield Document(source, r["id"], r["text"])
+            yield Document(source, r["id"], r["text"], _page(r.get("metadata", {}).get("url")))
 
 
 def _warc(path: Path, source: str) -> Iterator[Document]:
@@ -128,7 +137,12 @@ def _warc(path: Path, source: str) -> Iterator[Document]:
             continue
         text = extract_plain_text(html, main_content=True, alt_texts=False, links=False, list_bullets=True)
         if text.strip():
-            yield Document(source, record_id, text)
+            yield Document(source, record_id, text, _page(url))
+
+
+def _page(url: str | None) -> str | None:
+    """``faq/design.html`` of ``https://docs.python.org/3.11/faq/design.html``."""
+    return url.split("/3.11/", 1)[1] if url and "/3.11/" in url else None
 
 
 def _code(root: Path, source: str) -> Iterator[Document]:
@@ -154,16 +168,32 @@ def _key(seed: int, *parts: object) -> str:
     return hashlib.sha256(":".join(["glassworks-heldout-v1", str(seed), *map(str, parts)]).encode()).hexdigest()
 
 
-def held_out(documents: list[Document], config: SuiteConfig) -> list[Document]:
-    """The held-out documents of one source, in key order."""
-    ranked = sorted(documents, key=lambda d: _key(config.seed, d.source, d.id))
-    k = min(len(ranked), max(config.min_docs, round(config.fraction * len(ranked))))
-    return ranked[:k]
+def held_out(documents: dict[str, list[Document]], config: SuiteConfig) -> dict[str, list[Document]]:
+    """The held-out documents of each source, in key order.
+
+    Per source, the ``max(min_docs, round(fraction * n))`` documents with the smallest keys;
+    then every document of any source that renders a page held out anywhere joins them, so
+    a page is never held out as reST while its HTML is trained on (or the other way round).
+    """
+    chosen: dict[str, list[Document]] = {}
+    for source, docs in documents.items():
+        ranked = sorted(docs, key=lambda d: _key(config.seed, d.key))
+        chosen[source] = ranked[:min(len(ranked), max(config.min_docs, round(config.fraction * len(ranked))))]
+    pages = {d.page for docs in chosen.values() for d in docs if d.page}
+    return {source: sorted({d.id: d for d in chosen[source] + [d for d in docs if d.page in pages]}.values(),
+                           key=lambda d: _key(config.seed, d.key))
+            for source, docs in documents.items()}
+
+
+def read_sources(data_dir: str | Path, sources: tuple[str, ...] = SOURCES) -> dict[str, list[Document]]:
+    return {s: list(read_source(Path(data_dir), s)) for s in sources}
 
 
 def held_out_ids(data_dir: str | Path, config: SuiteConfig = SuiteConfig()) -> dict[str, list[str]]:
-    """Per source, the ids of the documents the suite holds out (for a mixture to exclude)."""
-    return {s: sorted(d.id for d in held_out(list(read_source(Path(data_dir), s)), config)) for s in SOURCES}
+    """Per source, the ids of the documents the suite holds out (for a mixture to exclude).
+    They are the ids the corpus stages give these documents: JSONL ``id``, WARC-Record-ID,
+    ``<repo>/<path>`` of a code file."""
+    return {s: sorted(d.id for d in docs) for s, docs in held_out(read_sources(data_dir), config).items()}
 
 
 def perplexity_docs(docs: list[Document], budget: int) -> list[dict]:
@@ -240,8 +270,9 @@ def build_suite(data_dir: str | Path, out_dir: str | Path, config: SuiteConfig =
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files, ids = {}, {}
+    chosen = held_out(read_sources(data_dir, SOURCES), config)  # all sources: pages are held out together
     for source in sources:
-        docs = held_out(list(read_source(data_dir, source)), config)
+        docs = chosen[source]
         ids[source] = sorted(d.id for d in docs)
         for task, rows in ((f"heldout_ppl_{source}", perplexity_docs(docs, config.ppl_chars)),
                            (f"heldout_cloze_{source}", cloze_items(docs, config))):

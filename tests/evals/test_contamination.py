@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from glassworks.evals.contamination import contamination, ngram_hashes, overlap, training_ngrams
+from glassworks.evals.contamination import contamination, coverage, ngram_hashes, overlap, training_ngrams
 from glassworks.pipeline.tokens.tokenizer import Tokenizer
 
 
@@ -23,9 +23,20 @@ def test_documents_in_the_shards_overlap_and_others_do_not(tmp_path, tokenizer_d
     # a passage from inside a trained document (not its start) and whole unseen documents
     inside = [[t[200:600]] for t in trained[:3]]
     result = overlap(inside + [[t] for t in unseen], tok.encode, train, 24)
-    assert result.docs == 7 and result.docs_overlapping == 3
+    assert result.docs == 7 and result.docs_contaminated == 3 and result.docs_any_overlap == 3
     samples = {"seen": [{"arguments": [(trained[0][100:400], trained[0][400:500])]}],
                "unseen": [{"arguments": [(u,)]} for u in unseen]}
     report = contamination(samples, tok, [phase], n=24)
     assert report["seen"]["doc_fraction"] == 1.0 and report["seen"]["ngram_overlap"] > 0.9
-    assert report["unseen"]["docs_overlapping"] == 0
+    assert report["seen"]["mean_coverage"] > 0.9
+    assert report["unseen"]["docs_any_overlap"] == 0 and report["unseen"]["mean_coverage"] == 0
+
+
+def test_coverage_counts_tokens_inside_shared_ngrams():
+    train = np.unique(ngram_hashes(np.arange(10, 20), 3))
+    ids = np.array([1, 2, 10, 11, 12, 13, 3, 4, 15, 16, 17])  # 10..13 and 15..17 are in training
+    tokens, covered, ngrams, found = coverage(ids, train, 3)
+    assert (tokens, covered, ngrams, found) == (11, 7, 9, 3)
+    # a passage is contaminated only when most of it is covered
+    half = overlap([["x"]], lambda t: ids, train, 3, threshold=0.8)
+    assert half.docs_any_overlap == 1 and half.docs_contaminated == 0
