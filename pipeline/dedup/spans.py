@@ -61,6 +61,7 @@ class Spans(NamedTuple):
 
     @classmethod
     def of(cls, records: np.ndarray) -> Spans:
+        records = np.array(records)  # off the memory map: numpy's memmap subclass slows every later operation
         return cls(records["start"].astype(np.int64), records["end"].astype(np.int64),
                    records["paragraph"].astype(bool), records["hash"])
 
@@ -180,10 +181,8 @@ def analyse(text: str, table: "SpanTable", config: SpanConfig, alpha: float,
     if not len(repeated):  # the common case: nothing found elsewhere
         return 0.0, 1.0 if not text.isspace() and text else 0.0, text, []
     ink = _ink(np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32))
-    df = np.ones(len(text), dtype=np.int32)
-    for i in repeated:
-        s, e = found.start[i], found.end[i]
-        np.maximum(df[s:e], freq[i], out=df[s:e])
+    df = np.ones(len(text), dtype=np.int64)
+    np.maximum.at(df, *_ranges(found.start[repeated], found.end[repeated], freq[repeated]))
     cut_mask = np.zeros(len(text), dtype=bool)
     cuts, removed = [], []
     for i in np.flatnonzero(freq > config.max_frequency):  # paragraphs come first
@@ -198,6 +197,13 @@ def analyse(text: str, table: "SpanTable", config: SpanConfig, alpha: float,
     many = left[left >= 2].astype(np.float64)
     factor = float(((len(left) - len(many)) + (many ** (alpha - 1)).sum()) / len(left)) if len(left) else 0.0
     return share, factor, _cut(text, cuts), removed
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(every position inside the [start, end) ranges, the value of its range), without a Python loop."""
+    lengths = ends - starts
+    shift = starts - np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    return np.repeat(shift, lengths) + np.arange(lengths.sum()), np.repeat(values, lengths)
 
 
 def _cut(text: str, cuts: list[tuple[int, int]]) -> str:
