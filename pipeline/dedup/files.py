@@ -18,18 +18,26 @@ from glassworks.pipeline.documents import DROP, QUARANTINE, _GzipJsonl, document
 from glassworks.pipeline.readers import JsonlDocumentReader
 
 SKIPPED_FOLDERS = frozenset({"dropped", "quarantine", "quarantined"})  # an upstream stage's side doors
-PATTERNS = ("*.jsonl", "*.jsonl.gz")
+PATTERNS = ("*.jsonl", "*.jsonl.gz")  # what the command line looks for in IN_DIR itself
 
 
 def source_files(folder: Path) -> list[str]:
-    """JSONL(.gz) files under ``folder``, relative and sorted, outside dropped/quarantine folders."""
-    found = set()
-    for pattern in PATTERNS:
-        for path in folder.rglob(pattern):
-            rel = path.relative_to(folder)
-            if path.is_file() and not SKIPPED_FOLDERS & set(rel.parts[:-1]):
-                found.add(rel.as_posix())
-    return sorted(found)
+    """JSONL(.gz) files under ``folder``, relative and sorted, outside dropped/quarantine folders.
+
+    Any other file there (hidden ones aside) is an error rather than silently left out.
+    """
+    from glassworks.errors import GlassworksError
+
+    found = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if not path.is_file() or SKIPPED_FOLDERS & set(rel.parts[:-1]) or any(p.startswith(".") for p in rel.parts):
+            continue
+        if not path.name.endswith((".jsonl", ".jsonl.gz")):
+            raise GlassworksError(f"{path}: not a .jsonl or .jsonl.gz file; dedup reads JSONL documents only "
+                                  "(move it out of the input folder, or convert it)")
+        found.append(rel.as_posix())
+    return found
 
 
 def task_files(sources: dict[str, Path], rank: int, world_size: int) -> list[tuple[str, str]]:

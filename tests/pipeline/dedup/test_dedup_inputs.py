@@ -85,6 +85,9 @@ def test_missing_and_overlapping_paths(tmp_path):
         run_dedup(DedupConfig(), {"a": run / "in"}, tmp_path / "elsewhere", run)
     with pytest.raises(GlassworksError, match="overlap"):
         run_dedup(DedupConfig(), {"a": run / "in"}, run / "in" / "out", run)
+    (run / "in" / "notes.parquet").write_bytes(b"PAR1")
+    with pytest.raises(GlassworksError, match="notes.parquet: not a .jsonl"):
+        run_dedup(DedupConfig(), {"a": run / "in"}, run / "out", run)
     with pytest.raises(GlassworksError, match="source name"):
         run_dedup(DedupConfig(), {"a/b": run / "in"}, run / "out", run)
 
