@@ -100,3 +100,10 @@ def test_config_errors_name_the_key():
     with pytest.raises((ConfigError, ValueError), match="alpha"):
         parse_config("weights: {alpha: 1.5}\n", DedupConfig, origin="dedup.yaml")
     assert "workers" not in DedupConfig().recorded()["executor"]
+
+
+def test_command_line_surface_changes_only_on_purpose():
+    from glassworks.pipeline.dedup.cli import dedup_command
+
+    assert [p.name for p in dedup_command.params] == ["in_dir", "out_dir", "threshold", "config_path", "workdir",
+                                                      "tasks", "workers"]
