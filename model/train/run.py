@@ -10,10 +10,13 @@
       reports/train-loss.png     loss and learning rate per step, by phase
       manifests/train.<phase>-<id>.json
 
-Each phase is one recorded stage ``train.<phase>``: inputs are its data directory (linking
-the ``data.<phase>`` manifest), the tokenizer and the checkpoint it starts from (linking the
-previous phase); outputs are the checkpoints it wrote. Counts are sequences of the phase:
-``in`` all of them, ``kept`` those trained on, ``dropped.not_trained`` the rest.
+Each finished phase is one recorded stage ``train.<phase>``: inputs are its index.json
+(linking the ``data.<phase>`` manifest, which hashes every shard), the tokenizer and the
+sidecar of the checkpoint it starts from (linking the previous phase); outputs are the
+checkpoints it wrote. Counts are sequences of the phase: ``in`` all of them, ``kept`` those
+trained on, ``dropped.not_trained`` the rest. Phases are recorded when a run ends (or stops
+at ``stop_at``), by rank 0 after the last collective: hashing a 7B run's checkpoints outlasts
+any collective timeout the other ranks could wait in.
 
 Running the same command again resumes from the most advanced resumable checkpoint
 (``train/resume`` or a kept one) and continues with the same batches, so on the CPU the
@@ -121,6 +124,9 @@ class _Run:
         if config.runtime.threads:
             torch.set_num_threads(config.runtime.threads)
         self.tokenizer = config.resolve(run_dir, config.tokenizer)
+        from glassworks.model.checkpoint import tokenizer_files
+
+        tokenizer_files(self.tokenizer)  # every checkpoint copies it: fail now, not at step 0
         data_root = config.resolve(run_dir, config.data)
         self.phase_dirs = [data_root / p.name for p in config.phases]
         self.data = [PhaseData.open(d, p.name, p.batch_size, config.seed) for d, p in zip(self.phase_dirs, config.phases)]
@@ -157,55 +163,52 @@ class _Run:
             with self._signals():
                 if cursor.step == 0 and 0 in self.kept and not self._exists(cursor):
                     self._save(cursor, self._kept_path(cursor))
-                for i, data in enumerate(self.data):
-                    if cursor.step >= ends[i] and self._phase_manifest(i) is not None:
-                        continue
-                    try:
+                for i in range(len(self.data)):
+                    if cursor.step < ends[i]:
                         cursor = self._phase(i, cursor, stop_at)
-                    except _Stop as stop:
-                        stopped_by, cursor = str(stop), stop.cursor
-                        break
+        except _Stop as stop:
+            stopped_by, cursor = str(stop), stop.cursor
         finally:
             if self.log is not None:
                 self.log.close()
+        parallel.barrier(self.env)  # the last collective: rank 0 alone records and reports below
+        if stopped_by is None or stopped_by.startswith("stop_at"):  # a signal wants a quick exit
+            self._record_finished(cursor)
         return self._finish(cursor, stopped_by)
 
     def _phase(self, i: int, cursor, stop_at):
+        from tqdm import tqdm
+
         from glassworks.model.train import parallel
         from glassworks.model.train.trainer import NonFiniteLoss
 
         data, end = self.data[i], self.starts[i] + self.steps[i]
-        with self._record(i) as rec:
-            from tqdm import tqdm
-
-            bar = tqdm(total=self.total, initial=cursor.step, unit="step", desc=f"train.{data.name}",
-                       disable=not (self.progress and self.env.is_main), dynamic_ncols=True)
-            with bar:
-                while cursor.step < end:
-                    try:
-                        record = self.trainer.step(data, cursor.step - self.starts[i], cursor.step)
-                    except NonFiniteLoss as exc:
-                        raise NonFiniteLoss(f"{exc}: stopped before the update, nothing written; the last good "
-                                            f"checkpoint is {self.last_good or 'none'} (resume from it, e.g. with a lower "
-                                            "learning rate or optimizer.max_z_loss)") from None
-                    cursor = self._advance(cursor, i)
-                    self._log(record, cursor, data)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{record['lr']:.2e}", refresh=False)
-                    if cursor.step in self.kept and cursor.step < self.total:
-                        self._save(cursor, self._kept_path(cursor))
-                    elif cursor.step == self.total:
-                        self._save(cursor, self.run_dir / "checkpoints" / "final")
-                    signalled = parallel.any_rank(self.signalled is not None, self.env, self.device)
-                    every = self.config.checkpoints.resume_every
-                    stop = signalled or (stop_at is not None and cursor.step >= stop_at and cursor.step < self.total)
-                    if stop or (every and cursor.step % every == 0 and cursor.step < self.total):
-                        if not self._exists(cursor):
-                            self._save(cursor, self.run_dir / RESUME_DIR)
-                    if stop:
-                        raise _Stop(self.signalled or ("signal" if signalled else f"stop_at={stop_at}"), cursor)
-            if rec is not None:
-                self._fill_record(rec, i)
+        bar = tqdm(total=self.total, initial=cursor.step, unit="step", desc=f"train.{data.name}",
+                   disable=None if self.progress and self.env.is_main else True, dynamic_ncols=True)
+        with bar:
+            while cursor.step < end:
+                try:
+                    record = self.trainer.step(data, cursor.step - self.starts[i], cursor.step)
+                except NonFiniteLoss as exc:
+                    raise NonFiniteLoss(f"{exc}: stopped before the update, nothing written; the last good "
+                                        f"checkpoint is {self.last_good or 'none'} (resume from it, e.g. with a lower "
+                                        "learning rate or optimizer.max_z_loss)") from None
+                cursor = self._advance(cursor, i)
+                self._log(record, cursor, data)
+                bar.update(1)
+                bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{record['lr']:.2e}", refresh=False)
+                if cursor.step in self.kept and cursor.step < self.total:
+                    self._save(cursor, self._kept_path(cursor))
+                elif cursor.step == self.total:
+                    self._save(cursor, self.run_dir / "checkpoints" / "final")
+                signalled = parallel.any_rank(self.signalled is not None, self.env, self.device)
+                every = self.config.checkpoints.resume_every
+                stop = signalled or (stop_at is not None and cursor.step >= stop_at and cursor.step < self.total)
+                if stop or (every and cursor.step % every == 0 and cursor.step < self.total):
+                    if not self._exists(cursor):
+                        self._save(cursor, self.run_dir / RESUME_DIR)
+                if stop:
+                    raise _Stop(self.signalled or ("signal" if signalled else f"stop_at={stop_at}"), cursor)
         return cursor
 
     def _advance(self, cursor, i):
@@ -311,33 +314,40 @@ class _Run:
                 continue
         return None
 
-    @contextlib.contextmanager
-    def _record(self, i: int):
+    def _record_finished(self, cursor) -> None:
+        """Record every finished phase that has no manifest yet (rank 0, after the last
+        collective: hashing a large model's checkpoints takes longer than a collective's
+        timeout, so no rank may be waiting on rank 0 meanwhile)."""
         if not self.env.is_main:
-            yield None
             return
+        for i in range(len(self.data)):
+            if cursor.step >= self.starts[i] + self.steps[i] and self._phase_manifest(i) is None:
+                self._record(i)
+
+    def _record(self, i: int) -> None:
+        """Stage ``train.<phase>``. Inputs: the phase's index.json (it names every shard, and the
+        data manifest it links to holds their hashes), the tokenizer, and the sidecar of the
+        checkpoint the phase started from (it holds the weights' hash and links the previous
+        phase); outputs: the phase's checkpoints."""
         from glassworks.provenance.recorder import record_stage
 
+        data = self.data[i]
         run = self.run_dir.resolve()
         roots = {name: path for name, path in (("tokenizer", self.tokenizer), ("data", self.phase_dirs[i].parent))
                  if not path.resolve().is_relative_to(run)}
-        with record_stage(self.run_dir, f"train.{self.data[i].name}", STAGE_VERSION, self._phase_config(i),
+        with record_stage(self.run_dir, f"train.{data.name}", STAGE_VERSION, self._phase_config(i),
                           roots=roots, unit="sequences") as rec:
-            yield rec
-
-    def _fill_record(self, rec, i: int) -> None:
-        data = self.data[i]
-        rec.input(self.phase_dirs[i])
-        rec.input(self.tokenizer)
-        if i > 0:
-            rec.input(self._phase_checkpoints(i - 1)[-1])
-        for path in self._phase_checkpoints(i):
-            rec.output(path)
-        used = data.sequences_used(self.steps[i])
-        rec.counts.add_in(len(data.dataset))
-        rec.counts.keep(used)
-        if len(data.dataset) > used:
-            rec.counts.drop("not_trained", len(data.dataset) - used)
+            rec.input(self.phase_dirs[i] / "index.json")
+            rec.input(self.tokenizer)
+            if i > 0:
+                rec.input(self._phase_checkpoints(i - 1)[-1] / "state.json")
+            for path in self._phase_checkpoints(i):
+                rec.output(path)
+            used = data.sequences_used(self.steps[i])
+            rec.counts.add_in(len(data.dataset))
+            rec.counts.keep(used)
+            if len(data.dataset) > used:
+                rec.counts.drop("not_trained", len(data.dataset) - used)
 
     def _phase_checkpoints(self, i: int) -> list[Path]:
         """Kept checkpoints (final included) whose sidecar names phase ``i``, by step."""
@@ -353,7 +363,6 @@ class _Run:
         return [p for _, _, p in sorted(found)]
 
     def _finish(self, cursor, stopped_by: str | None) -> TrainSummary:
-        from glassworks.model.train import parallel
         from glassworks.model.train.metrics import plot_losses, read_metrics
 
         complete = cursor.step >= self.total and stopped_by is None
@@ -372,5 +381,4 @@ class _Run:
                     data.name, data.seq_len, (self.starts[i] + 1, self.starts[i] + self.steps[i]),
                     rows[0]["loss"] if rows else None, rows[-1]["loss"] if rows else None,
                     [p.name for p in self._phase_checkpoints(i)], self._phase_manifest(i)))
-        parallel.barrier(self.env)
         return summary

@@ -34,9 +34,9 @@ runtime: {threads: 1}
 
 
 def _corpus(run: Path) -> None:
-    from glassworks.pipeline.tokens.sources import CorpusConfig  # noqa: F401  (fails early if the area moved)
-    from glassworks.provenance.recorder import record_stage
     import gzip
+
+    from glassworks.provenance.recorder import record_stage
 
     docs = [json.loads(line) for line in (DATA / "text" / "cpython-docs-rst.jsonl").read_text("utf-8").splitlines()]
     code = [{"id": str(p.relative_to(DATA)), "text": p.read_text("utf-8")}

@@ -1,7 +1,6 @@
 """A whole run of the three phases: checkpoints on the schedule, metrics, plot, manifests
 that link data -> train.phase1 -> train.phase2 -> train.phase3 and verify."""
 
-import json
 import math
 
 from glassworks.model.train import train
@@ -51,6 +50,8 @@ def test_three_phases_write_checkpoints_metrics_and_verified_manifests(reference
         if i:
             assert manifests[f"train.phase{i}"]["id"] in m["upstream"]
         assert summary.phases[i].manifest_id == m["id"]
+    inputs = {f["path"] for f in manifests["train.phase2"]["inputs"]["files"]}
+    assert {"data/phase2/index.json", f"checkpoints/{names[5]}/state.json", "tokenizer/tokenizer.model"} <= inputs
     outputs = {f["path"].split("/")[1] for f in manifests["train.phase3"]["outputs"]["files"]}
     assert outputs == {"final"}
     counts = manifests["train.phase1"]["counts"]
