@@ -127,6 +127,9 @@ def gather_rows(t: torch.Tensor, env: Dist) -> list[torch.Tensor]:
     """``t`` (same shape on every rank) of every rank, in rank order."""
     if not env.active:
         return [t]
+    home = t.device
+    if dist.get_backend() == "nccl" and home.type != "cuda":  # NCCL moves CUDA tensors only
+        t = t.to(torch.cuda.current_device())
     out = [torch.empty_like(t) for _ in range(env.world)]
     dist.all_gather(out, t)
-    return out
+    return [o.to(home) for o in out]

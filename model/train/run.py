@@ -117,6 +117,7 @@ class _Run:
     def __init__(self, config: TrainConfig, run_dir: Path, env, device, progress: bool):
         import torch
 
+        from glassworks.model.checkpoint import tokenizer_files
         from glassworks.model.train.data import PhaseData
         from glassworks.provenance.hashing import sha256_file
 
@@ -124,8 +125,6 @@ class _Run:
         if config.runtime.threads:
             torch.set_num_threads(config.runtime.threads)
         self.tokenizer = config.resolve(run_dir, config.tokenizer)
-        from glassworks.model.checkpoint import tokenizer_files
-
         tokenizer_files(self.tokenizer)  # every checkpoint copies it: fail now, not at step 0
         data_root = config.resolve(run_dir, config.data)
         self.phase_dirs = [data_root / p.name for p in config.phases]

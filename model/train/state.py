@@ -103,8 +103,8 @@ def _write_trainer(folder: Path, optim: dict, rng: dict, info: dict) -> None:
 def _rng_states(env: parallel.Dist) -> dict[str, torch.Tensor]:
     states = {f"cpu.rank{r}": t for r, t in enumerate(parallel.gather_rows(torch.get_rng_state(), env))}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        rows = parallel.gather_rows(torch.cuda.get_rng_state().to(torch.cuda.current_device()), env)
-        states.update({f"cuda.rank{r}": t.cpu() for r, t in enumerate(rows)})
+        rows = parallel.gather_rows(torch.cuda.get_rng_state(), env)
+        states.update({f"cuda.rank{r}": t for r, t in enumerate(rows)})
     return states
 
 
