@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.abc
-import importlib.machinery
 import sys
 
 MODEL_NAME = "glassworks"
@@ -51,9 +50,14 @@ class _RegisterOnImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != _REGISTRY:
             return None
-        sys.meta_path.remove(self)  # one shot: let the normal finders locate the module
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None:
+        sys.meta_path.remove(self)  # one shot: let the other finders locate the module
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if find else None
+            if spec is not None:
+                break
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         loader = spec.loader
         exec_module = loader.exec_module
@@ -61,7 +65,12 @@ class _RegisterOnImport(importlib.abc.MetaPathFinder):
         def exec_and_register(module):
             exec_module(module)
             sys.modules[fullname] = module
-            register()
+            try:
+                register()
+            except Exception as exc:  # noqa: BLE001 - never break importing lm-eval itself
+                import warnings
+
+                warnings.warn(f"glassworks: could not register the lm-eval model 'glassworks': {exc}", stacklevel=2)
 
         loader.exec_module = exec_and_register
         return spec

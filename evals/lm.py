@@ -65,6 +65,7 @@ class GlassworksLM(TemplateLM):
         self._max_gen_toks = int(max_gen_toks)
         self.add_bos_token = _as_bool(add_bos_token)
         self._warned = False
+        self._special = {self.tok.unk_id, self.tok.bos_id, self.tok.eos_id}
 
     # --- what TemplateLM asks for -----------------------------------------------------------
 
@@ -100,7 +101,10 @@ class GlassworksLM(TemplateLM):
         bos = self.add_bos_token if add_special_tokens is None else add_special_tokens
         return self.tok.encode(string, bos=bos)
 
-    def tok_decode(self, tokens, **kwargs) -> str:
+    def tok_decode(self, tokens, skip_special_tokens: bool = True, **kwargs) -> str:
+        """Text of ``tokens``; like the ``hf`` model's, without <unk>, <s> and </s> by default."""
+        if skip_special_tokens:
+            tokens = [t for t in tokens if t not in self._special]
         return self.tok.decode(tokens)
 
     # --- scoring ----------------------------------------------------------------------------
@@ -172,7 +176,7 @@ class GlassworksLM(TemplateLM):
             sampling = self._sampling(dict(kwargs[0]))
             room = max(1, self.max_length - sampling.max_new_tokens)
             prompts = [self.tok_encode(c)[-room:] or [self.prefix_token_id] for c in contexts]
-            for context, completion in zip(contexts, generate(self.model, prompts, sampling, decode=self.tok.decode)):
+            for context, completion in zip(contexts, generate(self.model, prompts, sampling, decode=self.tok_decode)):
                 text = completion.text or ""
                 self.cache_hook.add_partial("generate_until", (context, kwargs[0]), text)
                 out.append(text)

@@ -26,7 +26,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from glassworks.errors import GlassworksError
@@ -110,8 +110,8 @@ def threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def uses_heldout(tasks, names) -> bool:
-    return any(t.startswith("heldout_") for t in tasks.expand(list(names)))
+def uses_heldout(names) -> bool:
+    return any(t == "glassworks_heldout" or t.startswith("heldout_") for t in names)
 
 
 def prepare_suite(run_dir: Path, config: EvalConfig, data_dir: Path) -> Path:
@@ -140,9 +140,8 @@ def prepare(run_dir: Path, config: EvalConfig, data_dir: Path | None, task_data:
     from glassworks.evals.tasks import render_tasks
 
     tmp = tempfile.TemporaryDirectory(prefix="glassworks-tasks-")
-    probe = render_tasks(Path(tmp.name) / "probe", None, None)
     heldout = None
-    if uses_heldout(probe, config.tasks):
+    if uses_heldout(config.tasks):
         if data_dir is None or not Path(data_dir).is_dir():
             raise GlassworksError(f"{data_dir}: the held-out suite is built from the embedded corpus; "
                                   "give the repository's data/ folder with --data-dir")
@@ -279,7 +278,3 @@ def _jsonable(value):
     if hasattr(value, "tolist"):
         return value.tolist()
     return repr(value) if callable(value) else str(value)
-
-
-def with_tasks(config: EvalConfig, tasks) -> EvalConfig:
-    return replace(config, tasks=tuple(tasks))

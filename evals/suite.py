@@ -2,7 +2,8 @@
 
 Nothing is copied into the package: ``build_suite`` reads data/ (the same files every demo
 run reads), holds out a fixed, seeded subset of each source's documents and writes two
-tasks per source as JSONL, which the YAMLs in ``evals/tasks/heldout/`` describe to lm-eval:
+tasks per source as JSONL; ``glassworks.evals.tasks`` describes them to lm-eval with the
+templates in ``evals/tasks/heldout/``:
 
 - ``heldout_ppl_<source>``: the held-out documents themselves (perplexity, bits per byte);
 - ``heldout_cloze_<source>``: multiple-choice continuation. Each item is a passage of a
@@ -10,20 +11,23 @@ tasks per source as JSONL, which the YAMLs in ``evals/tasks/heldout/`` describe 
   lines of other held-out documents of the same source. A model that learned the source
   ranks the true line first more often than chance (25%).
 
-Sources: ``docs`` (CPython's reST documentation, English), ``fortunes`` (German fortunes),
-``web`` (CPython's HTML documentation from the WARC, text extracted with resiliparse as
-the corpus recipes do), ``code`` (the code repositories). Documents that take part in a
-planted or natural duplicate, and licence texts, are never held out: a copy of them would
-be in the training data.
+Sources are found by shape, as the corpus stages read data/: ``text_<name>`` for each
+``text/<name>.jsonl``, ``web_<name>`` for each ``web/<name>.warc.gz`` (HTML responses,
+text extracted with resiliparse as the corpus recipes do) and ``code`` for the
+repositories under ``code/``. A document that has a copy anywhere in the corpus (a planted
+or natural duplicate, a vendored file, a mirrored page: at least half of its distinct
+lines appear in one other document, or ``planted_from`` names it) is never held out, nor
+is any rendering of a page that has such a copy, nor a licence text: their copies would be
+in the training data.
 
 Which documents are held out is a pure function of the seed and the documents: per
 source the ``max(min_docs, round(fraction * n))`` documents with the smallest
-``sha256("glassworks-heldout-v1:<seed>:<key>")``, where the key is the documentation
-page for the reST and HTML documentation (one page is the same text in both sources, so
-it is held out from both) and the source and id otherwise. ``held_out_ids`` gives their
-ids, which are the document ids the corpus stages give the same documents (JSONL ``id``,
-WARC-Record-ID, ``<repo>/<path>``), so a training mixture can leave them out; the
-contamination report measures whether it did.
+``sha256("glassworks-heldout-v1:<seed>:<key>")``, where the key is the page URL for
+documents that render a web page (the reST source and the HTML of one page are the same
+text in two sources, so a page held out in one is held out in both) and the source and id
+otherwise. ``held_out_ids`` gives their ids, which are the ids the corpus stages give the
+same documents (JSONL ``id``, WARC-Record-ID, ``<repo>/<path>``), so a training mixture
+can leave them out; the contamination report measures whether it did.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -38,8 +44,9 @@ from typing import Iterator
 from glassworks.errors import GlassworksError
 
 VERSION = "1"
-SOURCES = ("docs", "fortunes", "web", "code")
 LICENCE_NAMES = {"LICENSE", "LICENCE", "COPYING", "COPYRIGHT", "NOTICE"}
+SHARED_LINES = 0.5  # a document sharing this share of its distinct lines with another is a copy
+MIN_LINE = 30  # characters of a line that counts for copy detection (shorter ones recur naturally)
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,8 @@ class Document:
     id: str
     text: str
     page: str | None = None
-    """The documentation page a document renders (``faq/design.html``): the reST source and
-    the HTML of one page are the same text, so they are held out together."""
+    """The URL of the web page the document is or renders: the reST source of a page and its
+    HTML are the same text, so they are held out together."""
 
     @property
     def key(self) -> str:
@@ -85,23 +92,58 @@ class Document:
 # --- reading the embedded corpus --------------------------------------------------------------
 
 
-def read_source(data_dir: Path, source: str) -> Iterator[Document]:
-    """The eligible documents of one source, in a fixed order."""
-    if source == "docs":
-        yield from _jsonl(data_dir / "text" / "cpython-docs-rst.jsonl", source)
-    elif source == "fortunes":
-        yield from _jsonl(data_dir / "text" / "fortunes-de.jsonl", source)
-    elif source == "web":
-        yield from _warc(data_dir / "web" / "cpython-docs.warc.gz", source)
-    elif source == "code":
-        yield from _code(data_dir / "code", source)
-    else:
-        raise GlassworksError(f"unknown held-out source {source!r}; known: {', '.join(SOURCES)}")
+def discover(data_dir: str | Path) -> dict[str, Path]:
+    """The corpus's sources by shape: ``text_<name>``, ``web_<name>``, ``code`` -> path."""
+    data_dir = Path(data_dir)
+    found = {}
+    for path in sorted((data_dir / "text").glob("*.jsonl")):
+        found[f"text_{_slug(path.name[:-len('.jsonl')])}"] = path
+    for path in sorted((data_dir / "web").glob("*.warc.gz")):
+        found[f"web_{_slug(path.name[:-len('.warc.gz')])}"] = path
+    if (data_dir / "code").is_dir():
+        found["code"] = data_dir / "code"
+    if not found:
+        raise GlassworksError(f"{data_dir}: no text/*.jsonl, web/*.warc.gz or code/ here "
+                              "(is --data-dir the repository's data/?)")
+    return found
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def read_sources(data_dir: str | Path) -> dict[str, list[Document]]:
+    """Every usable document of every source, copies and licence texts removed, in a fixed order."""
+    docs = {}
+    for source, path in discover(data_dir).items():
+        reader = _jsonl if source.startswith("text_") else _warc if source.startswith("web_") else _code
+        docs[source] = list(reader(path, source))
+    every = [d for source_docs in docs.values() for d in source_docs]
+    copies = _copies(every)
+    # a page with a copied rendering (a mirrored HTML page) is out in every source: its copy is trained on
+    pages = {d.page for d in every if d.page and (d.source, d.id) in copies}
+    return {source: [d for d in source_docs if (d.source, d.id) not in copies and d.page not in pages]
+            for source, source_docs in docs.items()}
+
+
+def _copies(docs: list[Document]) -> set[tuple[str, str]]:
+    """(source, id) of documents that share at least SHARED_LINES of their distinct long lines
+    with one other document, or whose whole text occurs twice."""
+    lines = [{" ".join(line.split()) for line in d.text.splitlines() if len(line.strip()) >= MIN_LINE} for d in docs]
+    holders = defaultdict(list)
+    for i, own in enumerate(lines):
+        for line in own:
+            holders[line].append(i)
+    texts = Counter(d.text for d in docs)
+    out = set()
+    for i, own in enumerate(lines):
+        shared = Counter(j for line in own for j in holders[line] if j != i)
+        if texts[docs[i].text] > 1 or (own and shared and max(shared.values()) >= SHARED_LINES * len(own)):
+            out.add((docs[i].source, docs[i].id))
+    return out
 
 
 def _jsonl(path: Path, source: str) -> Iterator[Document]:
-    if not path.is_file():
-        raise GlassworksError(f"{path}: embedded corpus file not found (is --data-dir the repository's data/?)")
     records = []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
@@ -112,46 +154,29 @@ def _jsonl(path: Path, source: str) -> Iterator[Document]:
     planted = {r["metadata"]["planted_from"] for r in records if "planted_from" in r.get("metadata", {})}
     for r in records:
         if "planted_from" not in r.get("metadata", {}) and r["id"] not in planted and r["text"].strip():
-            yield Document(source, r["id"], r["text"], _page(r.get("metadata", {}).get("url")))
+            yield Document(source, r["id"], r["text"], r.get("metadata", {}).get("url"))
 
 
 def _warc(path: Path, source: str) -> Iterator[Document]:
     from resiliparse.extract.html2text import extract_plain_text
     from warcio.archiveiterator import ArchiveIterator
 
-    if not path.is_file():
-        raise GlassworksError(f"{path}: embedded corpus file not found (is --data-dir the repository's data/?)")
-    pages = []
     with open(path, "rb") as handle:
         for record in ArchiveIterator(handle):
-            if record.rec_type != "response":
+            content_type = record.http_headers.get_header("Content-Type") if record.http_headers else None
+            if record.rec_type != "response" or "html" not in (content_type or "").lower():
                 continue
             url = record.rec_headers.get_header("WARC-Target-URI")
             record_id = record.rec_headers.get_header("WARC-Record-ID").strip("<>")
             html = record.content_stream().read().decode("utf-8", errors="replace")
-            pages.append((url, record_id, html))
-    # a page whose path (after the host) occurs twice has a mirror copy: not held out
-    paths = [url.split("/3.11/", 1)[-1] for url, _, _ in pages]
-    for (url, record_id, html), key in zip(pages, paths):
-        if paths.count(key) > 1:
-            continue
-        text = extract_plain_text(html, main_content=True, alt_texts=False, links=False, list_bullets=True)
-        if text.strip():
-            yield Document(source, record_id, text, _page(url))
-
-
-def _page(url: str | None) -> str | None:
-    """``faq/design.html`` of ``https://docs.python.org/3.11/faq/design.html``."""
-    return url.split("/3.11/", 1)[1] if url and "/3.11/" in url else None
+            text = extract_plain_text(html, main_content=True, alt_texts=False, links=False, list_bullets=True)
+            if text.strip():
+                yield Document(source, record_id, text, url)
 
 
 def _code(root: Path, source: str) -> Iterator[Document]:
-    if not root.is_dir():
-        raise GlassworksError(f"{root}: embedded code repositories not found (is --data-dir the repository's data/?)")
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    names = [p.name for p in files]
-    for path in files:
-        if path.name in LICENCE_NAMES or names.count(path.name) > 1:  # vendored copies and licence texts
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.name in LICENCE_NAMES:
             continue
         try:
             text = path.read_text(encoding="utf-8")
@@ -183,10 +208,6 @@ def held_out(documents: dict[str, list[Document]], config: SuiteConfig) -> dict[
     return {source: sorted({d.id: d for d in chosen[source] + [d for d in docs if d.page in pages]}.values(),
                            key=lambda d: _key(config.seed, d.key))
             for source, docs in documents.items()}
-
-
-def read_sources(data_dir: str | Path, sources: tuple[str, ...] = SOURCES) -> dict[str, list[Document]]:
-    return {s: list(read_source(Path(data_dir), s)) for s in sources}
 
 
 def held_out_ids(data_dir: str | Path, config: SuiteConfig = SuiteConfig()) -> dict[str, list[str]]:
@@ -263,15 +284,16 @@ class SuiteFiles:
 
 
 def build_suite(data_dir: str | Path, out_dir: str | Path, config: SuiteConfig = SuiteConfig(),
-                sources: tuple[str, ...] = SOURCES) -> SuiteFiles:
-    """Write ``heldout_{ppl,cloze}_<source>.jsonl`` into ``out_dir``; same inputs, same bytes."""
+                sources: tuple[str, ...] | None = None) -> SuiteFiles:
+    """Write ``heldout_{ppl,cloze}_<source>.jsonl`` into ``out_dir``; same inputs, same bytes.
+    ``sources`` limits the tasks written (the split is always drawn over every source)."""
     from glassworks.provenance.atomic import atomic_write_bytes
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    chosen = held_out(read_sources(data_dir), config)
     files, ids = {}, {}
-    chosen = held_out(read_sources(data_dir, SOURCES), config)  # all sources: pages are held out together
-    for source in sources:
+    for source in sources or tuple(chosen):
         docs = chosen[source]
         ids[source] = sorted(d.id for d in docs)
         for task, rows in ((f"heldout_ppl_{source}", perplexity_docs(docs, config.ppl_chars)),
@@ -284,12 +306,9 @@ def build_suite(data_dir: str | Path, out_dir: str | Path, config: SuiteConfig =
     return SuiteFiles(out_dir, files, ids)
 
 
-def input_paths(data_dir: str | Path, sources: tuple[str, ...] = SOURCES) -> list[Path]:
+def input_paths(data_dir: str | Path) -> list[Path]:
     """The embedded-corpus files the suite reads (for the manifest)."""
-    data_dir = Path(data_dir)
-    where = {"docs": data_dir / "text" / "cpython-docs-rst.jsonl", "fortunes": data_dir / "text" / "fortunes-de.jsonl",
-             "web": data_dir / "web" / "cpython-docs.warc.gz", "code": data_dir / "code"}
-    return [where[s] for s in sources]
+    return list(discover(data_dir).values())
 
 
 def read_jsonl(path: Path) -> list[dict]:

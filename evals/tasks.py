@@ -1,9 +1,11 @@
 """The task YAMLs glassworks ships, made runnable: data placeholders become absolute paths.
 
-``evals/tasks/<suite>/`` holds lm-eval task configs (``dataset_path: json``) whose
-``data_files`` name a placeholder root: ``${HELDOUT_DATA}`` (the held-out suite that
-``build_suite`` writes) or ``${TASK_DATA}`` (the folder of local copies of the standard
-suites a user gives). The datasets library resolves relative data files against the
+``evals/tasks/local/`` holds lm-eval task configs (``dataset_path: json``) whose
+``data_files`` name the placeholder root ``${TASK_DATA}``, the folder of local copies of
+the standard suites a user gives. ``evals/tasks/heldout/`` holds the two templates of the
+held-out suite; its tasks, one per file that ``build_suite`` wrote
+(``heldout_<kind>_<source>``), and their group ``glassworks_heldout`` are written here, so
+the suite follows whatever sources the corpus has. The datasets library resolves relative data files against the
 working directory, not the YAML, so ``render_tasks`` copies the folders into a run's
 ``eval/tasks/`` with the placeholders replaced, and remembers which data files each task
 reads: those are hashed into the eval manifest and checked before lm-eval starts.
@@ -87,6 +89,16 @@ def render_tasks(out_dir: str | Path, heldout_data: str | Path | None, task_data
             if source.suffix == ".yaml":
                 text = _render(text, roots, rendered)
             (target / source.name).write_text(text, encoding="utf-8")
+    if heldout_data is not None:
+        tasks = []
+        for data in sorted(Path(heldout_data).glob("heldout_*.jsonl"), key=lambda p: ("ppl" in p.name, p.name)):
+            task, kind = data.name[:-len(".jsonl")], data.name.split("_")[1]
+            tasks.append(task)
+            yaml = (f"include: _{kind}_template\ntask: {task}\ndataset_kwargs:\n  data_files:\n"
+                    f"    test: ${{HELDOUT_DATA}}/{data.name}\n")
+            (out_dir / "heldout" / f"{task}.yaml").write_text(_render(yaml, roots, rendered), encoding="utf-8")
+        group = "group: glassworks_heldout\ntask:\n" + "".join(f"  - {t}\n" for t in tasks) + "metadata:\n  version: 1.0\n"
+        (out_dir / "heldout" / "glassworks_heldout.yaml").write_text(_render(group, roots, rendered), encoding="utf-8")
     return rendered
 
 

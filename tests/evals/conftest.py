@@ -12,9 +12,10 @@ DATA = REPO / "data"
 
 
 def corpus_texts(limit: int = 60) -> list[str]:
+    """``limit // 2`` documents of each text file of the embedded corpus, the German fortunes last."""
     texts = []
-    for name in ("cpython-docs-rst.jsonl", "fortunes-de.jsonl"):
-        with open(DATA / "text" / name, encoding="utf-8") as handle:
+    for path in sorted((DATA / "text").glob("*.jsonl"), key=lambda p: ("fortunes" in p.name, p.name)):
+        with open(path, encoding="utf-8") as handle:
             texts += [json.loads(line)["text"] for _, line in zip(range(limit // 2), handle)]
     return texts
 
@@ -89,7 +90,15 @@ def helpers():
     from types import SimpleNamespace
 
     return SimpleNamespace(data=DATA, corpus_texts=corpus_texts, make_checkpoint=make_checkpoint,
-                           small_suite=small_suite, pack_phase=pack_phase)
+                           small_suite=small_suite, pack_phase=pack_phase, short_source=short_source())
+
+
+def short_source() -> str:
+    """A held-out source of short documents (fast to evaluate): the German fortunes."""
+    from glassworks.evals.suite import discover
+
+    sources = [s for s in discover(DATA) if s.startswith("text_")]
+    return next((s for s in sources if "fortunes" in s), sources[0])
 
 
 @pytest.fixture(scope="session", autouse=True)

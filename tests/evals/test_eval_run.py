@@ -15,41 +15,45 @@ from glassworks.errors import GlassworksError
 from glassworks.provenance.hashing import sha256_file
 from glassworks.provenance.verify import verify_run
 
-TASKS = ("heldout_cloze_fortunes", "heldout_ppl_fortunes")
+
+@pytest.fixture(scope="module")
+def tasks(helpers):
+    return (f"heldout_cloze_{helpers.short_source}", f"heldout_ppl_{helpers.short_source}")
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory, checkpoint, helpers):
+def evaluated(tmp_path_factory, checkpoint, helpers, tasks):
     run = tmp_path_factory.mktemp("run")
-    config = EvalConfig(tasks=TASKS, limit=4, suite=helpers.small_suite(), threads=1)
+    config = EvalConfig(tasks=tasks, limit=4, suite=helpers.small_suite(), threads=1)
     results = evaluate_checkpoint(checkpoint, run, config, data_dir=helpers.data)
     return run, config, results
 
 
-def test_results_are_lm_eval_results_with_provenance(evaluated, checkpoint):
+def test_results_are_lm_eval_results_with_provenance(evaluated, checkpoint, tasks):
     run, _, results = evaluated
     written = json.loads((run / "eval" / checkpoint.name / "results.json").read_text())
     for key in ("results", "configs", "versions", "n-shot", "higher_is_better", "n-samples", "config"):
         assert key in written, key
-    assert set(written["results"]) == set(TASKS)
-    cloze, ppl = written["results"]["heldout_cloze_fortunes"], written["results"]["heldout_ppl_fortunes"]
+    assert set(written["results"]) == set(tasks)
+    cloze, ppl = written["results"][tasks[0]], written["results"][tasks[1]]
     assert 0 <= cloze["acc,none"] <= 1 and ppl["bits_per_byte,none"] > 0
-    assert written["n-samples"]["heldout_cloze_fortunes"]["effective"] == 4
+    assert written["n-samples"][tasks[0]]["effective"] == 4
     assert "date" not in written and "samples" not in written
     block = written["glassworks"]
     assert block["checkpoint"]["files"]["model.safetensors"] == sha256_file(checkpoint / "model.safetensors")[0]
     assert block["checkpoint"]["tokens_seen"] == 0 and block["lm_eval_version"]
-    suite_file = run / "eval" / "suite" / "heldout_cloze_fortunes.jsonl"
-    assert block["task_data"]["heldout_cloze_fortunes"] == {suite_file.name: sha256_file(suite_file)[0]}
+    suite_file = run / "eval" / "suite" / f"{tasks[0]}.jsonl"
+    assert block["task_data"][tasks[0]] == {suite_file.name: sha256_file(suite_file)[0]}
+    assert written["configs"][tasks[0]]["dataset_kwargs"]["data_files"]["test"] == f"${{HELDOUT_DATA}}/{tasks[0]}.jsonl"
 
 
-def test_the_run_verifies_and_records_checkpoint_and_task_data(evaluated, checkpoint, helpers):
+def test_the_run_verifies_and_records_checkpoint_and_task_data(evaluated, checkpoint, helpers, tasks):
     run, _, _ = evaluated
     report = verify_run(run, roots={"data": helpers.data, "checkpoints": checkpoint.parent})
     assert report.ok, [f for f in report.findings if f.status == "fail"]
     manifest = json.loads(next((run / "manifests").glob("eval-*.json")).read_text())
     paths = {(f.get("root", "run"), f["path"]) for f in manifest["inputs"]["files"]}
-    assert ("checkpoints", f"{checkpoint.name}/model.safetensors") in paths and ("run", "eval/suite/heldout_ppl_fortunes.jsonl") in paths
+    assert ("checkpoints", f"{checkpoint.name}/model.safetensors") in paths and ("run", f"eval/suite/{tasks[1]}.jsonl") in paths
     assert manifest["code"]["libraries"]["lm-eval"]
 
 
@@ -77,7 +81,7 @@ socket.create_connection = refuse
 """
 
 
-def test_cli_sweep_offline_with_predictability_and_contamination(tmp_path, tokenizer_dir, helpers):
+def test_cli_sweep_offline_with_predictability_and_contamination(tmp_path, tokenizer_dir, helpers, tasks):
     checkpoints = [str(helpers.make_checkpoint(tmp_path / f"step{i}", tokenizer_dir, seed=i, step=10 * i,
                                                tokens_seen=1000 * i)) for i in (1, 2, 3, 4)]
     fortunes = helpers.corpus_texts(60)[30:]
@@ -89,31 +93,31 @@ def test_cli_sweep_offline_with_predictability_and_contamination(tmp_path, token
            "HF_DATASETS_CACHE": str(tmp_path / "hf-datasets"), "PYTHONPATH": str(guard)}
     run = tmp_path / "run"
     done = subprocess.run(
-        [sys.executable, "-m", "glassworks.cli", "eval", *reversed(checkpoints), "--tasks", ",".join(TASKS),
+        [sys.executable, "-m", "glassworks.cli", "eval", *reversed(checkpoints), "--tasks", ",".join(tasks),
          "--limit", "3", "--threads", "1", "--workdir", str(run), "--train-data", str(phase.parent), "--data-dir", str(helpers.data)],
         capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "predictability heldout_ppl_fortunes/bits_per_byte" in done.stdout
+    assert f"predictability {tasks[1]}/bits_per_byte" in done.stdout
     summary = json.loads((run / "eval" / "sweep.json").read_text())
     assert [r["name"] for r in summary["checkpoints"]] == ["step1", "step2", "step3", "step4"]
-    fit = summary["predictability"]["heldout_ppl_fortunes/bits_per_byte"]
+    fit = summary["predictability"][f"{tasks[1]}/bits_per_byte"]
     assert fit["fitted_on"] == ["step1", "step2", "step3"] and list(fit["observed"]) == ["step4"]
     assert fit["rel_error"] is not None and fit["rel_error"] >= 0
     contamination = summary["contamination"]["tasks"]
-    assert set(contamination) == set(TASKS)
+    assert set(contamination) == set(tasks)
     assert all(c["docs"] == 3 for c in contamination.values())
     assert (run / "eval" / "sweep.png").stat().st_size > 1000
     report = verify_run(run, roots={"data": helpers.data, "checkpoints": tmp_path, "train_data": phase})
     assert report.ok, [f for f in report.findings if f.status == "fail"]
 
 
-def test_evaluate_run_finds_the_runs_checkpoints_and_shards(tmp_path, tokenizer_dir, helpers):
+def test_evaluate_run_finds_the_runs_checkpoints_and_shards(tmp_path, tokenizer_dir, helpers, tasks):
     from glassworks.evals import evaluate_run
 
     run = tmp_path / "run"
     helpers.make_checkpoint(run / "checkpoints" / "final", tokenizer_dir, step=5, tokens_seen=640)
     helpers.pack_phase(run / "data" / "phase1", tokenizer_dir, helpers.corpus_texts(40)[20:30])
-    summary = evaluate_run(EvalConfig(tasks=TASKS[:1], limit=2, suite=helpers.small_suite(), threads=1), run,
+    summary = evaluate_run(EvalConfig(tasks=tasks[:1], limit=2, suite=helpers.small_suite(), threads=1), run,
                            data_dir=helpers.data)
     assert [r["name"] for r in summary["checkpoints"]] == ["final"]
     assert summary["checkpoints"][0]["tokens_seen"] == 640

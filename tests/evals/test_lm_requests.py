@@ -105,7 +105,7 @@ def test_generate_until_stops_at_until_strings_and_length(lm):
     for _ in range(5):
         with torch.no_grad():
             ids.append(int(lm.model(torch.tensor([ids]))[0, -1].argmax()))
-    assert out[2] == lm.tok.decode(ids[len(lm.tok.encode(GEN[2][0], bos=True)):])
+    assert out[2] == lm.tok_decode(ids[len(lm.tok.encode(GEN[2][0], bos=True)):])
 
 
 def test_agrees_with_lm_eval_hf_model_on_the_export(lm, hf, hf_dir):
@@ -149,8 +149,9 @@ def test_simple_evaluate_gives_hf_s_metrics_on_tiny_local_tasks(tmp_path, checkp
             return {k: v for k, v in out["results"][task].items() if isinstance(v, float)}
 
         hf_args = {"pretrained": str(hf_dir), "device": "cpu", "dtype": "float32"}
-        ours = run("glassworks", {"checkpoint": str(checkpoint)}, "heldout_cloze_docs")
-        assert ours == pytest.approx(run("hf", hf_args, "heldout_cloze_docs"), rel=1e-6)
-        ours = run("glassworks", {"checkpoint": str(checkpoint)}, "heldout_ppl_docs")
-        assert ours == pytest.approx(run("hf", {**hf_args, "add_bos_token": False}, "heldout_ppl_docs"), rel=1e-5)
+        cloze, ppl = f"heldout_cloze_{helpers.short_source}", f"heldout_ppl_{helpers.short_source}"
+        ours = run("glassworks", {"checkpoint": str(checkpoint)}, cloze)
+        assert ours == pytest.approx(run("hf", hf_args, cloze), rel=1e-6)
+        ours = run("glassworks", {"checkpoint": str(checkpoint)}, ppl)
+        assert ours == pytest.approx(run("hf", {**hf_args, "add_bos_token": False}, ppl), rel=1e-5)
         assert ours["bits_per_byte,none"] > 0
