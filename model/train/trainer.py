@@ -54,7 +54,7 @@ class Trainer:
 
         self.config, self.model_config, self.env, self.device = config, model_config, env, device
         self.total_steps = total_steps
-        self.bf16 = device.type == "cuda"
+        self.bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()  # V100: fp32
         runtime = config.runtime
         torch.manual_seed(config.seed)  # the global generators too, so their saved states do not depend on history
         model = build(model_config, device=device, seed=config.seed, backend=runtime.attention)
