@@ -48,6 +48,9 @@ class GlassworksLM(TemplateLM):
                  device: str | None = None, dtype: str | None = None, max_length: int | None = None,
                  max_gen_toks: int = 256, add_bos_token: bool = True, **unused):
         super().__init__()
+        if unused:
+            raise GlassworksError(f"model 'glassworks': unknown model_args {sorted(unused)} (known: checkpoint, "
+                                  "batch_size, device, dtype, max_length, max_gen_toks, add_bos_token)")
         from glassworks.model import load, read_config
         from glassworks.pipeline.tokens.tokenizer import Tokenizer
 
