@@ -1,5 +1,5 @@
 """A real run directory for the training tests, made by the pipeline's own stages: a corpus
-from data/ (CPython docs and code), a SentencePiece tokenizer, and three packed phases with
+from data/ (its JSONL texts and Python files), a SentencePiece tokenizer, and three packed phases with
 contexts of 17, 33 and 33 tokens, so the tiny preset trains dozens of steps in seconds."""
 
 import json
@@ -38,7 +38,8 @@ def _corpus(run: Path) -> None:
 
     from glassworks.provenance.recorder import record_stage
 
-    docs = [json.loads(line) for line in (DATA / "text" / "cpython-docs-rst.jsonl").read_text("utf-8").splitlines()]
+    docs = [json.loads(line) for path in sorted((DATA / "text").glob("*.jsonl"))
+            for line in path.read_text("utf-8").splitlines()]
     code = [{"id": str(p.relative_to(DATA)), "text": p.read_text("utf-8")}
             for p in sorted((DATA / "code").rglob("*.py"))][:40]
     with record_stage(run, "fixture.corpus", "1", {"test": "train corpus"}) as rec:
