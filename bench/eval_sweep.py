@@ -25,10 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def training_texts() -> list[str]:
-    from glassworks.evals.suite import SOURCES, held_out_ids, read_source
+    from glassworks.evals.suite import SuiteConfig, held_out, read_sources
 
-    held = held_out_ids(REPO / "data")
-    return [d.text for s in SOURCES for d in read_source(REPO / "data", s) if d.id not in held[s]]
+    docs = read_sources(REPO / "data")  # copies are left out here too: a stand-in for the corpus stages
+    held = held_out(docs, SuiteConfig())
+    return [d.text for s, source_docs in docs.items() for d in source_docs if d not in held[s]]
 
 
 def main() -> None:
