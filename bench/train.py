@@ -24,7 +24,9 @@ and transformers' loop under bf16 autocast.
 
 Prints one JSON line.
 
-    python bench/train.py [--rounds 3] [--steps 4] [--gpu-steps 10] [--skip-gpu]
+    python -P bench/train.py [--rounds 3] [--steps 4] [--gpu-steps 10] [--skip-gpu] [--threads 1]
+
+(``-P``: bench/tokenize.py would otherwise shadow the standard library's tokenize module.)
 """
 
 from __future__ import annotations
@@ -197,7 +199,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4, help="timed steps per round (the fastest counts)")
     parser.add_argument("--gpu-steps", type=int, default=10)
     parser.add_argument("--skip-gpu", action="store_true")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads (1: the tiny model's matrices gain nothing from more, and one "
+                             "thread is the least disturbed by a shared machine)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     result = {"bench": "train", "torch": torch.__version__, "cpu_threads": torch.get_num_threads(),
               "machine": platform.machine()}
     with tempfile.TemporaryDirectory() as tmp:
