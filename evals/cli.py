@@ -77,6 +77,3 @@ def eval_command(checkpoints: tuple[Path, ...], tasks: tuple[str, ...], limit: i
                        f"training {summary['contamination']['ngram']}-grams ({c['docs_any_overlap']} share any), "
                        f"mean coverage {c['mean_coverage']:.1%}")
     click.echo(f"results: {workdir / 'eval'}/<checkpoint>/results.json; sweep: {summary['sweep']}; plot: {summary['plot']}")
-
-
-eval_group = eval_command  # the name glassworks/cli.py imports

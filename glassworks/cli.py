@@ -39,15 +39,16 @@ def cli() -> None:
 
 def _register() -> None:
     from glassworks.demo import demo
-    from glassworks.evals.cli import eval_group
-    from glassworks.model.cli import export_group, train_group
+    from glassworks.evals.cli import eval_command
+    from glassworks.model.cli import export_group
+    from glassworks.model.train.cli import train_command
     from glassworks.pipeline.cli import corpus_group
     from glassworks.pipeline.tokens.cli import data_group, tokenizer_group
     from glassworks.provenance.cli import audit_group
     from glassworks.release.cli import release_group
 
-    for command in (corpus_group, tokenizer_group, data_group, train_group, export_group,
-                    eval_group, release_group, audit_group, demo):
+    for command in (corpus_group, tokenizer_group, data_group, train_command, export_group,
+                    eval_command, release_group, audit_group, demo):
         cli.add_command(command)
 
 

@@ -1,19 +1,10 @@
-"""`glassworks train` and `glassworks export`: command groups of the model area."""
+"""`glassworks export`: the model area's conversions (`glassworks train` lives in train/cli.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-
-
-@click.group("train", no_args_is_help=True)
-def train_group() -> None:
-    """Pre-train the Mistral-style decoder in three context-length phases.
-
-    Not built yet in this version: there is no model or trainer to run, and the demo says
-    so in its summary.
-    """
 
 
 @click.group("export", no_args_is_help=True)
