@@ -38,7 +38,7 @@ def test_stop_at_a_random_step_and_resume_is_bit_identical(reference, run_dir, t
         sorted(p.name for p in (ref_dir / "manifests").glob("train.*"))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_killed_process_resumes_bit_identical(sig, reference, run_dir, train_config, losses, tmp_path):
     from glassworks.config import dump_yaml
     from glassworks.model.train.run import METRICS_FILE
