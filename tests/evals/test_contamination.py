@@ -2,8 +2,16 @@
 
 import numpy as np
 
-from glassworks.evals.contamination import contamination, coverage, ngram_hashes, overlap, training_ngrams
+from glassworks.evals.contamination import contains, contamination, coverage, ngram_hashes, overlap, training_ngrams
 from glassworks.pipeline.tokens.tokenizer import Tokenizer
+
+
+def test_membership_by_binary_search_matches_isin():
+    rng = np.random.default_rng(0)
+    train = np.unique(rng.integers(0, 2**63, 1000, dtype=np.uint64))
+    values = np.concatenate([train[::7], rng.integers(0, 2**63, 300, dtype=np.uint64), [np.uint64(2**64 - 1)]])
+    assert (contains(train, values) == np.isin(values, train)).all()
+    assert not contains(train[:0], values).any()
 
 
 def test_hashes_identify_ngrams():
