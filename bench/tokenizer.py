@@ -1,6 +1,6 @@
 """Benchmark: the packing stage's tokens/s per core, and SentencePiece against its HF export.
 
-Input: the embedded real text (CPython reST docs, the code of data/code, German fortunes)
+Input: the embedded real text (Sphinx reST docs, the code of data/code, German fortunes)
 copied ``--copies`` times as distinct documents, a tokenizer of ``--vocab`` pieces trained
 on it. Then, in one run:
 
@@ -51,7 +51,7 @@ DATA = ROOT / "data"
 def real_texts() -> list[tuple[str, str]]:
     """(source, text) of every embedded document worth tokenizing."""
     out = []
-    for name, source in (("cpython-docs-rst.jsonl", "docs"), ("fortunes-de.jsonl", "fortunes")):
+    for name, source in (("sphinx-docs-rst.jsonl", "docs"), ("fortunes-de.jsonl", "fortunes")):
         for line in (DATA / "text" / name).read_text(encoding="utf-8").splitlines():
             out.append((source, json.loads(line)["text"]))
     for path in sorted((DATA / "code").rglob("*")):

@@ -32,7 +32,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 def english_texts() -> dict[str, list[str]]:
     """The corpus' English texts by source; WARC pages only if resiliparse can extract them."""
-    lines = (DATA / "text" / "cpython-docs-rst.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (DATA / "text" / "sphinx-docs-rst.jsonl").read_text(encoding="utf-8").splitlines()
     texts = {"rst": [json.loads(line)["text"] for line in lines]}
     try:
         from resiliparse.extract.html2text import extract_plain_text
@@ -40,7 +40,7 @@ def english_texts() -> dict[str, list[str]]:
         return texts
     from warcio.archiveiterator import ArchiveIterator
 
-    with open(DATA / "web" / "cpython-docs.warc.gz", "rb") as handle:
+    with open(DATA / "web" / "sphinx-docs.warc.gz", "rb") as handle:
         pages = [r.content_stream().read() for r in ArchiveIterator(handle) if r.rec_type == "response"]
     texts["warc"] = [extract_plain_text(html.decode("utf-8", "replace"), main_content=True) for html in pages]
     return texts

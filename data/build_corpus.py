@@ -38,14 +38,15 @@ from typing import Callable
 
 sys.dont_write_bytecode = True  # keep data/ free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus_sources import (CODE_PLANTS, CODE_REPOS, DOCS_URL, FORTUNE_CHUNK_CHARS,  # noqa: E402
-                            FORTUNE_DIR, FORTUNE_FILES, GLASSWORKS, HTML_ROOT,
-                            LIBRARY_MAX_BYTES, LICENCE_TEXTS, MIRROR_URL, PACKAGES,
-                            PSF_COPYRIGHT, RST_MAX_BYTES, RST_SECTIONS, TEXT_PLANTS,
-                            WEB_PLANTS, WEB_SECTIONS, Src, render_sources)
+from corpus_sources import (CODE_PLANTS, CODE_REPOS, DOCS_EXCLUDED,  # noqa: E402
+                            DOCS_PACKAGE, DOCS_URL, FORTUNE_CHUNK_CHARS, FORTUNE_DIR,
+                            FORTUNE_FILES, GLASSWORKS, HTML_ROOT, LICENCE_TEXTS, MIRROR_URL,
+                            PACKAGES, RST_MAX_BYTES, RST_MIN_BYTES, SPHINX_COPYRIGHT,
+                            TEXT_PLANTS, WEB_PLANTS, Src, render_sources)
 
 HERE = Path(__file__).resolve().parent
-WARC_NAME = "cpython-docs.warc.gz"
+WARC_NAME = "sphinx-docs.warc.gz"
+RST_NAME = "sphinx-docs-rst.jsonl"
 
 
 @dataclass
@@ -146,12 +147,26 @@ def plant(edits: list[Callable[[str], str]], text: str) -> str:
     return text
 
 
+def documentation_pages(root: Path, suffix: str, low: int, high: int) -> list[str]:
+    """Page names (``usage/quickstart``) under root, outside ``_*`` folders, within a size range.
+
+    The underscore folders hold the theme's JS/CSS, images and highlighted source code,
+    not documentation; DOCS_EXCLUDED names the pages left out on purpose.
+    """
+    names = []
+    for path in root.rglob("*" + suffix):
+        rel = path.relative_to(root).as_posix()
+        name = rel.removesuffix(suffix)
+        if rel.startswith("_") or "/_" in rel or name in DOCS_EXCLUDED:
+            continue
+        if low <= path.stat().st_size <= high:
+            names.append(name)
+    return sorted(names)
+
+
 def select_pages() -> list[str]:
-    """Whole small sections plus the short library pages keep the WARC near 1.2 MB."""
-    pages = [p for s in WEB_SECTIONS for p in (HTML_ROOT / s).rglob("*.html")]
-    pages += [p for p in (HTML_ROOT / "library").glob("*.html")
-              if p.stat().st_size <= LIBRARY_MAX_BYTES]
-    return sorted(p.relative_to(HTML_ROOT).as_posix() for p in pages)
+    """Every documentation page: the whole manual is still under 1 MB as a WARC."""
+    return [name + ".html" for name in documentation_pages(HTML_ROOT, ".html", 0, 1 << 30)]
 
 
 def record_id(key: str) -> str:
@@ -176,8 +191,8 @@ def build_web(b: Build) -> None:
     info = (f"software: glassworks data/build_corpus.py (warcio)\r\n"
             f"format: WARC File Format 1.0\r\n"
             f"isPartOf: glassworks embedded demo corpus\r\n"
-            f"description: CPython 3.11 documentation pages from Debian "
-            f"{b.pkg('python3.11-doc')}, served as if crawled from docs.python.org, "
+            f"description: Sphinx 5.3 documentation pages from Debian "
+            f"{b.pkg(DOCS_PACKAGE)}, served as if crawled from www.sphinx-doc.org, "
             f"plus planted mirror near-duplicates listed in data/SOURCES.md\r\n").encode("utf-8")
     writer.write_record(writer.create_warc_record(
         "", "warcinfo", payload=io.BytesIO(info), length=len(info),
@@ -194,10 +209,9 @@ def build_web(b: Build) -> None:
     b.counts["web_pages"] = len(pages)
     b.counts["web_records"] = len(records)
     b.write(f"web/{WARC_NAME}", buf.getvalue(),
-            f"{b.pkg('python3.11-doc')}: `{HTML_ROOT}/{{{','.join(WEB_SECTIONS)}}}/**/*.html` "
-            f"and `library/*.html` <= {LIBRARY_MAX_BYTES} bytes ({len(pages)} pages) "
+            f"{b.pkg(DOCS_PACKAGE)}: `{HTML_ROOT}/**/*.html` outside `_*/`, less the pages listed under Licences ({len(pages)} pages) "
             f"+ {len(WEB_PLANTS)} planted mirror records",
-            "PSF-2.0", [PSF_COPYRIGHT, GLASSWORKS])
+            "BSD-2-Clause", [SPHINX_COPYRIGHT, GLASSWORKS])
 
 
 # --- text: JSONL ---------------------------------------------------------------
@@ -224,23 +238,23 @@ def add_text_plants(b: Build, source: str, docs: list[dict]) -> None:
 def build_rst(b: Build) -> None:
     root = HTML_ROOT / "_sources"
     docs = []
-    for section in RST_SECTIONS:
-        for path in sorted((root / section).glob("*.rst.txt")):
-            if path.stat().st_size > RST_MAX_BYTES:
-                continue
-            rel = path.relative_to(root).as_posix().removesuffix(".rst.txt")
-            docs.append({"id": f"cpython-docs-rst/{rel}",
-                         "text": path.read_text(encoding="utf-8"),
-                         "metadata": {"source": "python3.11-doc",
-                                      "source_version": b.versions["python3.11-doc"],
-                                      "origin": str(path), "license": "PSF-2.0",
-                                      "language": "en", "url": f"{DOCS_URL}{rel}.html"}})
+    for rel in documentation_pages(root, ".rst.txt", RST_MIN_BYTES, RST_MAX_BYTES):
+        path = root / f"{rel}.rst.txt"
+        docs.append({"id": f"sphinx-docs-rst/{rel}",
+                     "text": path.read_text(encoding="utf-8"),
+                     "metadata": {"source": DOCS_PACKAGE,
+                                  "source_version": b.versions[DOCS_PACKAGE],
+                                  "origin": str(path), "license": "BSD-2-Clause",
+                                  "language": "en", "url": f"{DOCS_URL}{rel}.html"}})
     b.counts["rst_docs"] = len(docs)
+    web = set(select_pages())
+    b.counts["rst_in_web"] = sum(f"{d['id'].split('/', 1)[1]}.html" in web for d in docs)
     add_text_plants(b, "rst", docs)
-    b.write("text/cpython-docs-rst.jsonl", jsonl(docs),
-            f"{b.pkg('python3.11-doc')}: `{root}/{{{','.join(RST_SECTIONS)}}}/*.rst.txt` "
-            f"<= {RST_MAX_BYTES} bytes ({b.counts['rst_docs']} docs) + planted duplicates",
-            "PSF-2.0", [PSF_COPYRIGHT, GLASSWORKS])
+    b.write(f"text/{RST_NAME}", jsonl(docs),
+            f"{b.pkg(DOCS_PACKAGE)}: `{root}/**/*.rst.txt` of {RST_MIN_BYTES} to {RST_MAX_BYTES} "
+            f"bytes, outside `_*/`, less the pages listed under Licences "
+            f"({b.counts['rst_docs']} docs) + planted duplicates",
+            "BSD-2-Clause", [SPHINX_COPYRIGHT, GLASSWORKS])
 
 
 def fortune_chunks(text: str) -> list[str]:
@@ -296,7 +310,7 @@ def build_code(b: Build) -> None:
             if src.transform:
                 data = src.transform(data)
             origin = f"{b.pkg(owner[src.path])}: `{src.path}`" + (f" ({src.note})" if src.note else "")
-            b.write(f"code/{name}/{rel}", data, origin, repo.spdx,
+            b.write(f"code/{name}/{rel}", data, origin, repo.spdx_by_file.get(rel, repo.spdx),
                     repo.copyright_by_file.get(rel, repo.copyright))
     b.counts["code_repos"] = len(CODE_REPOS)
     for path, orig, what in CODE_PLANTS:
@@ -363,7 +377,7 @@ def build(out: Path, versions: dict[str, str]) -> Build:
     for sub_dir in ("web", "text", "code"):
         shutil.rmtree(out / sub_dir, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    b = Build(out=out, versions=versions, date=changelog_date("python3.11-doc"))
+    b = Build(out=out, versions=versions, date=changelog_date(DOCS_PACKAGE))
     build_web(b)
     build_rst(b)
     build_fortunes(b)

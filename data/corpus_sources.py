@@ -14,20 +14,29 @@ from pathlib import Path
 from typing import Callable
 
 GLASSWORKS = "2026 The glassworks authors"
-PSF_COPYRIGHT = "2001-2023 Python Software Foundation"
+# The `Files: *` stanza of /usr/share/doc/sphinx-doc/copyright (same file in python3-sphinx).
+SPHINX_COPYRIGHT = "2007-2022 the Sphinx team (see AUTHORS file)"
+YAML_COPYRIGHT = "2006-2020, Kirill Simonov <xi@resolvent.net>"
 
 # Every package a rebuild reads from; build_corpus.py refuses to run without them.
-PACKAGES = ("python3.11-doc", "libpython3.11-minimal", "libpython3.11-stdlib",
-            "libpython3.11-dev", "python3-toml", "python3-apt", "debianutils",
-            "fortunes-de", "base-files")
+PACKAGES = ("sphinx-doc", "python3-sphinx", "libyaml-dev", "python3-toml", "python3-apt",
+            "debianutils", "fortunes-de", "base-files")
 
-HTML_ROOT = Path("/usr/share/doc/python3.11/html")
-DOCS_URL = "https://docs.python.org/3.11/"
-MIRROR_URL = "https://mirror.example.org/python/3.11/"
-WEB_SECTIONS = ("distributing", "extending", "faq", "howto", "installing", "tutorial", "using")
-LIBRARY_MAX_BYTES = 24 * 1024
-RST_SECTIONS = ("faq", "howto", "tutorial")
-RST_MAX_BYTES = 100_000   # leaves out the 156 KB logging cookbook
+DOCS_PACKAGE = "sphinx-doc"
+HTML_ROOT = Path("/usr/share/doc/sphinx-doc/html")
+DOCS_URL = "https://www.sphinx-doc.org/en/master/"   # every page's <link rel="canonical">
+MIRROR_URL = "https://mirror.example.org/sphinx/5.3/"
+# Pages and reST sources left out of both shapes, with the reason SOURCES.md gives.
+DOCS_EXCLUDED = {
+    "changes": "the changelog (889 KB of release notes)",
+    "genindex": "generated index, no prose", "py-modindex": "generated index, no prose",
+    "search": "the search page, no content",
+    "internals/authors": "a list of contributors' names and e-mail addresses",
+    "internals/code-of-conduct": "its text is credited to the Speak Up! project, not the "
+                                 "Sphinx team",
+}
+RST_MIN_BYTES = 1000        # leaves out stubs that only `.. include::` another file
+RST_MAX_BYTES = 100_000
 
 FORTUNE_DIR = Path("/usr/share/games/fortunes/de")
 # Prose-like files only; see SOURCES.md for why the others are left out.
@@ -49,37 +58,42 @@ def sub(pattern: str, repl: str, count: int = 1, literal: bool = True) -> Callab
     return apply
 
 
-SENTENCE = "Python combines remarkable power with very clear syntax. "
-APPETITE_LAST = ("The rest of the tutorial introduces various features of the Python language and\n"
-                 "system through examples, beginning with simple expressions, statements and data\n"
-                 "types, through functions and modules, and finally touching upon advanced\n"
-                 "concepts like exceptions and user-defined classes.\n")
+SENTENCE = "There we go! You created your first HTML documentation using Sphinx.\n"
+FOOTER = ('Created using <a href="https://www.sphinx-doc.org/">Sphinx</a> 5.3.0.')
+PDF_NOTE = (".. note::\n\n"
+            "   Generating a PDF using Sphinx can be done running ``make latexpdf``,\n"
+            "   provided that the system has a working LaTeX installation,\n"
+            "   as explained in the documentation of :class:`sphinx.builders.latex.LaTeXBuilder`.\n"
+            "   Although this is perfectly feasible, such installations are often big,\n"
+            "   and in general LaTeX requires careful configuration in some cases,\n"
+            "   so PDF generation is out of scope for this tutorial.\n")
 
 # (page, exact|near, what changed, edits): re-served under MIRROR_URL.
 WEB_PLANTS = [
-    ("faq/general.html", "near", f"sentence dropped: `{SENTENCE.strip()}`", [sub(SENTENCE, "")]),
-    ("howto/sorting.html", "near", "footer line `Last updated on ...` replaced by a mirror notice",
-     [sub(r"Last updated on [^<\n]*\.", "Mirrored from docs.python.org by mirror.example.org.",
-          literal=False)]),
-    ("library/colorsys.html", "near", "mirror banner `<div class=\"mirror-banner\">` inserted "
+    ("tutorial/getting-started.html", "near", f"sentence dropped: `{SENTENCE.strip()}`",
+     [sub(SENTENCE, "")]),
+    ("usage/quickstart.html", "near", "footer line `Created using Sphinx 5.3.0.` replaced by a "
+     "mirror notice", [sub(FOOTER, "Mirrored from sphinx-doc.org by mirror.example.org.")]),
+    ("usage/markdown.html", "near", "mirror banner `<div class=\"mirror-banner\">` inserted "
      "after `<body>`", [sub("<body>", "<body>\n<div class=\"mirror-banner\">You are reading an "
-                            "unofficial mirror of the Python documentation.</div>")]),
-    ("tutorial/appetite.html", "near", "navigation line changed: `3.11.2 Documentation` -> "
-     "`Python 3.11 docs (mirror)` (both breadcrumbs)",
-     [sub("3.11.2 Documentation</a>", "Python 3.11 docs (mirror)</a>", count=2)]),
+                            "unofficial mirror of the Sphinx documentation.</div>")]),
+    ("tutorial/first-steps.html", "near", "navigation line changed: `Documentation` -> "
+     "`Sphinx 5.3 docs (mirror)` (the breadcrumb)",
+     [sub("Documentation</a> &raquo;", "Sphinx 5.3 docs (mirror)</a> &raquo;")]),
     ("tutorial/index.html", "exact", "byte-identical copy under the mirror URL", []),
 ]
 
 # (source, original id, new id, exact|near, what changed, edits)
 TEXT_PLANTS = [
-    ("rst", "cpython-docs-rst/tutorial/appetite", "cpython-docs-rst/tutorial/appetite.dup1",
-     "near", "last paragraph (`The rest of the tutorial introduces ...`) dropped",
-     [sub(APPETITE_LAST, "")]),
-    ("rst", "cpython-docs-rst/faq/general", "cpython-docs-rst/faq/general.dup1", "near",
+    ("rst", "sphinx-docs-rst/tutorial/first-steps", "sphinx-docs-rst/tutorial/first-steps.dup1",
+     "near", "last paragraph (the `.. note::` on PDF generation) dropped",
+     [sub("\n" + PDF_NOTE, "")]),
+    ("rst", "sphinx-docs-rst/tutorial/getting-started",
+     "sphinx-docs-rst/tutorial/getting-started.dup1", "near",
      f"sentence dropped: `{SENTENCE.strip()}`", [sub(SENTENCE, "")]),
-    ("rst", "cpython-docs-rst/howto/sorting", "cpython-docs-rst/howto/sorting.dup1", "near",
-     "whitespace only: every `.` + two spaces became `.` + one space (19 places)",
-     [sub(r"\.  ", ". ", count=19, literal=False)]),
+    ("rst", "sphinx-docs-rst/usage/quickstart", "sphinx-docs-rst/usage/quickstart.dup1", "near",
+     "whitespace only: every `.` + two spaces became `.` + one space (33 places)",
+     [sub(r"\.  ", ". ", count=33, literal=False)]),
     ("fortunes", "fortunes-de/hauptgericht/000", "fortunes-de/hauptgericht/000.dup1", "near",
      "quantity changed: `300 g Lasagnenudeln` -> `250 g Lasagnenudeln`",
      [sub("300 g Lasagnenudeln", "250 g Lasagnenudeln")]),
@@ -87,16 +101,18 @@ TEXT_PLANTS = [
      "identical text under a new id", []),
 ]
 
-DEDENT_NOTE = ('    Note that tabs and spaces are both treated as whitespace, but they\n'
-               '    are not equal: the lines "  hello" and "\\\\thello" are\n'
-               '    considered to have no common leading whitespace.\n\n')
-VENDOR_HEADER = "# Vendored copy of CPython 3.11 Lib/textwrap.py; docstring trimmed.\n"
+SETUP_CFG_NOTE = ("\n    Or add this section in ``setup.cfg``::\n\n"
+                  "       [build_sphinx]\n"
+                  "       project = 'My project'\n"
+                  "       version = 1.2\n"
+                  "       release = 1.2.0\n")
+VENDOR_HEADER = "# Vendored copy of sphinx/setup_command.py (Sphinx 5.3.0); docstring trimmed.\n"
 
 # (planted path, original path, what changed) for the code tree.
 CODE_PLANTS = [
-    ("code/cpython-capi/tools/textwrap.py", "code/cpython-textutils/textwrap.py",
-     "vendored copy: one header comment line added, the tabs-vs-spaces paragraph of "
-     "`dedent()`'s docstring dropped"),
+    ("code/docs-vendor/tools/setup_command.py", "code/sphinx-utils/sphinx/setup_command.py",
+     "vendored copy: one header comment line added, the `setup.cfg` paragraph of "
+     "`BuildDoc`'s docstring dropped"),
 ]
 
 
@@ -136,85 +152,97 @@ def deb822_stanzas(copyright_file: str) -> list[dict[str, list[str]]]:
     return stanzas
 
 
-def expat_body(dep5: str) -> str:
-    """The licence text of the stand-alone `License: Expat` stanza, de-indented."""
+SPHINX_DEP5 = "/usr/share/doc/sphinx-doc/copyright"
+SPHINX_CODE_DEP5 = "/usr/share/doc/python3-sphinx/copyright"   # the same text, in the code's package
+TOML_DEP5 = "/usr/share/doc/python3-toml/copyright"
+
+
+def licence_body(dep5: str, name: str) -> str:
+    """The text of the stand-alone `License: <name>` stanza of a DEP-5 file, de-indented."""
     for st in deb822_stanzas(dep5):
-        if "Files" not in st and st.get("License", [""])[0] == "Expat":
-            body = "\n".join("" if ln.strip() == "." else ln[1:] for ln in st["License"][1:])
-            if body.endswith("OTHER DEALINGS IN"):
-                # python3-toml 0.10.2-1's copyright file loses the last line of the
-                # Expat text; upstream's LICENSE (uiri/toml) ends like every MIT text.
-                body += "\nTHE SOFTWARE."
-            return body + "\n"
-    raise SystemExit(f"build_corpus: no Expat licence text in {dep5}")
+        if "Files" not in st and st.get("License", [""])[0] == name:
+            return "\n".join("" if ln.strip() == "." else ln[1:] for ln in st["License"][1:]) + "\n"
+    raise SystemExit(f"build_corpus: no {name} licence text in {dep5}")
+
+
+def expat_body(dep5: str) -> str:
+    body = licence_body(dep5, "Expat")
+    if body.endswith("OTHER DEALINGS IN\n"):
+        # python3-toml 0.10.2-1's copyright file loses the last line of the
+        # Expat text; upstream's LICENSE (uiri/toml) ends like every MIT text.
+        body += "THE SOFTWARE.\n"
+    return body
 
 
 def toml_licence(_data: bytes) -> bytes:
     """python3-toml ships no LICENSE file, so rebuild it from its DEP-5 copyright file."""
-    dep5 = "/usr/share/doc/python3-toml/copyright"
-    files_all = next(st for st in deb822_stanzas(dep5) if st.get("Files") == ["*"])
+    files_all = next(st for st in deb822_stanzas(TOML_DEP5) if st.get("Files") == ["*"])
     holders = "\n".join("Copyright " + h.strip() for h in files_all["Copyright"] if h.strip())
-    return ("The MIT License\n\n" + holders + "\n\n" + expat_body(dep5)).encode("utf-8")
+    return ("The MIT License\n\n" + holders + "\n\n" + expat_body(TOML_DEP5)).encode("utf-8")
 
 
-def psf_text() -> bytes:
-    text = Path("/usr/lib/python3.11/LICENSE.txt").read_text(encoding="utf-8")
-    start = text.index("PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2\n")
-    end = text.index("BEOPEN.COM LICENSE AGREEMENT")
-    return (text[start:end].rstrip() + "\n").encode("utf-8")
+def sphinx_licence(_data: bytes) -> bytes:
+    """python3-sphinx ships no LICENSE file either: the `Files: *` holders and BSD-2-clause text."""
+    files_all = next(st for st in deb822_stanzas(SPHINX_CODE_DEP5) if st.get("Files") == ["*"])
+    holders = "\n".join("Copyright " + h.strip() for h in files_all["Copyright"] if h.strip())
+    return ("BSD 2-Clause License\n\n" + holders + "\nAll rights reserved.\n\n"
+            + licence_body(SPHINX_CODE_DEP5, "BSD-2-clause")).encode("utf-8")
 
 
 def mit_text() -> bytes:
-    body = expat_body("/usr/share/doc/python3-toml/copyright")
+    body = expat_body(TOML_DEP5)
     return ("MIT License\n\nCopyright (c) <year> <copyright holders>\n\n" + body).encode("utf-8")
 
 
+def bsd2_text() -> bytes:
+    body = licence_body(SPHINX_DEP5, "BSD-2-clause")
+    return ("BSD 2-Clause License\n\nCopyright (c) <year> <owner>\n\n" + body).encode("utf-8")
+
+
 LICENCE_TEXTS = {
+    "BSD-2-Clause": bsd2_text,
     "GPL-2.0-or-later": lambda: Path("/usr/share/common-licenses/GPL-2").read_bytes(),
     "MIT": mit_text,
-    "PSF-2.0": psf_text,
 }
 LICENCE_ORIGINS = {
+    "BSD-2-Clause": "sphinx-doc: `License: BSD-2-clause` paragraph of "
+                    "`/usr/share/doc/sphinx-doc/copyright` under the SPDX template's title "
+                    "and copyright line",
     "GPL-2.0-or-later": "base-files: `/usr/share/common-licenses/GPL-2`, verbatim",
     "MIT": "python3-toml: `License: Expat` paragraph of `/usr/share/doc/python3-toml/copyright` "
            "(its missing last line `THE SOFTWARE.` restored) under the SPDX template's title "
            "and copyright line",
-    "PSF-2.0": "libpython3.11-stdlib: PSF section of `/usr/lib/python3.11/LICENSE.txt`",
 }
 
 # --- code repositories ------------------------------------------------------------
 
-STDLIB = "/usr/lib/python3.11/"
-INCLUDE = "/usr/include/python3.11/"
 APT = "/usr/lib/python3/dist-packages/"
-HEADERS = ("boolobject.h", "cpython/dictobject.h", "cpython/floatobject.h",
-           "cpython/listobject.h", "cpython/tupleobject.h", "dictobject.h", "floatobject.h",
-           "listobject.h", "longobject.h", "rangeobject.h", "setobject.h", "sliceobject.h",
-           "tupleobject.h")
+SPHINX_UTIL = ("docstrings", "matching", "png", "rst", "tags")
 
 
 @dataclass
 class Repo:
-    spdx: str
+    spdx: str                      # the licence of the repository as a whole
     kind: str                      # permissive | copyleft
     licence_file: str | None       # None: the repo deliberately has no licence file
     copyright: list[str]
     files: dict[str, str | Src]
     copyright_by_file: dict[str, list[str]] = field(default_factory=dict)
+    spdx_by_file: dict[str, str] = field(default_factory=dict)
 
 
 CODE_REPOS = {
-    "cpython-textutils": Repo(
-        "PSF-2.0", "permissive", "LICENSE", [PSF_COPYRIGHT],
-        {"LICENSE": STDLIB + "LICENSE.txt", "colorsys.py": STDLIB + "colorsys.py",
-         "fnmatch.py": STDLIB + "fnmatch.py", "shlex.py": STDLIB + "shlex.py",
-         "textwrap.py": STDLIB + "textwrap.py"},
-        {"textwrap.py": ["1999-2001 Gregory P. Ward", "2002, 2003 Python Software Foundation"]}),
+    "sphinx-utils": Repo(
+        "BSD-2-Clause", "permissive", "LICENSE", [SPHINX_COPYRIGHT],
+        {"LICENSE": Src(SPHINX_CODE_DEP5, sphinx_licence,
+                        "BSD-2-clause text and holders reconstructed from the DEP-5 file"),
+         "sphinx/setup_command.py": APT + "sphinx/setup_command.py",
+         **{f"sphinx/util/{m}.py": f"{APT}sphinx/util/{m}.py" for m in SPHINX_UTIL}}),
     "toml": Repo(
         "MIT", "permissive", "LICENSE",
         ["2013-2019 William Pearson", "2015-2016 Julien Enselme", "2016 Google Inc.",
          "2017 Samuel Vasko", "2017 Nate Prewitt", "2017 Jack Evans", "2019 Filippo Broggini"],
-        {"LICENSE": Src("/usr/share/doc/python3-toml/copyright", toml_licence,
+        {"LICENSE": Src(TOML_DEP5, toml_licence,
                         "MIT text and holders reconstructed from the DEP-5 file, "
                         "which lacks the final `THE SOFTWARE.`; restored"),
          **{f"toml/{m}.py": f"{APT}toml/{m}.py"
@@ -237,16 +265,19 @@ CODE_REPOS = {
                            "2002 Matthew Wilcox", "2002, 2004, 2005, 2007, 2009 Clint Adams",
                            "2009 Manoj Srivasta"],
          "update-shells": ["2021 Helmut Grohne <helmut@subdivi.de>"]}),
-    "cpython-capi": Repo(
-        "PSF-2.0", "permissive", None, [PSF_COPYRIGHT],
-        {**{f"Include/{h}": INCLUDE + h for h in HEADERS},
-         "tools/textwrap.py": Src(STDLIB + "textwrap.py",
-                                  text_edit(sub('"""Text wrapping and filling.\n',
-                                                VENDOR_HEADER + '"""Text wrapping and filling.\n'),
-                                            sub(DEDENT_NOTE, "")),
-                                  "planted near-duplicate, see below")},
-        {"tools/textwrap.py": ["1999-2001 Gregory P. Ward", "2002, 2003 Python Software Foundation",
-                               GLASSWORKS]}),
+    # No licence file, and no file states a licence: a licence filter cannot keep it,
+    # although the true licences of its two files are known (MIT and BSD-2-Clause).
+    "docs-vendor": Repo(
+        "MIT AND BSD-2-Clause", "permissive", None, [YAML_COPYRIGHT],
+        {"include/yaml.h": "/usr/include/yaml.h",
+         "tools/setup_command.py": Src(APT + "sphinx/setup_command.py",
+                                       text_edit(sub('"""Setuptools/distutils commands',
+                                                     VENDOR_HEADER + '"""Setuptools/distutils '
+                                                     'commands'),
+                                                 sub(SETUP_CFG_NOTE, "")),
+                                       "planted near-duplicate, see below")},
+        {"tools/setup_command.py": [SPHINX_COPYRIGHT, GLASSWORKS]},
+        {"include/yaml.h": "MIT", "tools/setup_command.py": "BSD-2-Clause"}),
 }
 
 
@@ -295,17 +326,24 @@ def render_sources(b, rows) -> str:
         "cut from an installed Debian package by `data/build_corpus.py`, and the only edits",
         "are the planted duplicates listed below.", "",
         "Three shapes:", "",
-        f"- `web/cpython-docs.warc.gz`: a WARC with one `warcinfo` record and {c['web_records']}",
-        f"  `response` records ({c['web_pages']} CPython 3.11 documentation pages served as",
-        "  `https://docs.python.org/3.11/<path>`, plus planted mirror copies under",
-        f"  `{MIRROR_URL}`). WARC-Date is the date of the newest `python3.11-doc`",
+        f"- `web/sphinx-docs.warc.gz`: a WARC with one `warcinfo` record and {c['web_records']}",
+        f"  `response` records ({c['web_pages']} pages of the Sphinx 5.3 documentation served as",
+        f"  `{DOCS_URL}<path>` (their canonical URL), plus planted mirror copies",
+        f"  under `{MIRROR_URL}`). WARC-Date is the date of the newest `{DOCS_PACKAGE}`",
         f"  changelog entry ({b.date}); WARC-Record-ID is uuid5 of the target URI.",
         f"- `text/*.jsonl`: one JSON object per line (`id`, `text`, `metadata` with `source`,",
         "  `source_version`, `origin`, `license` (SPDX), `language`; planted copies also carry",
-        f"  `planted_from`). {c['rst_docs']} English reST sources of the CPython docs and",
+        f"  `planted_from`). {c['rst_docs']} English reST sources of the Sphinx docs and",
         f"  {c['fortune_docs']} German documents of grouped fortunes (consecutive fortunes",
         f"  joined until a document has at least {FORTUNE_CHUNK_CHARS} characters).",
         f"- `code/<repo>/`: {c['code_repos']} small repositories of real code (Python, shell, C).", "",
+        "## Why Sphinx, not CPython", "",
+        "Until November 2026 the English documents were CPython's documentation and the",
+        "permissive code was CPython's, both under PSF-2.0. The SPDX licence list flags",
+        "PSF-2.0 neither OSI-approved nor FSF-libre, so the Model Openness Framework does not",
+        "count it as an open licence and a release built from this corpus could not be",
+        "Class I. Sphinx's documentation and code are BSD-2-Clause (`Files: *` in",
+        f"`/usr/share/doc/{DOCS_PACKAGE}/copyright`), an OSI-approved licence.", "",
         "## Rebuild", "", "```sh",
         "apt-get install " + " ".join(PACKAGES),
         "python data/build_corpus.py            # rewrites data/ in place",
@@ -334,12 +372,15 @@ def render_sources(b, rows) -> str:
         repo_rows.append([f"`code/{name}`", f"`{repo.licence_file}`" if repo.licence_file
                           else "none", repo.spdx, repo.kind, ", ".join(pkgs)])
     lines += md_table(["repo", "licence file", "licence", "kind", "packages"], repo_rows)
-    lines += ["", "Notes: `code/toml/LICENSE` is reconstructed from the package's DEP-5 file because",
-              "Debian does not ship upstream's LICENSE; that file's Expat text lacks its last",
-              "line, `THE SOFTWARE.`, which the build restores (upstream's LICENSE has it). The",
-              "`COPYING` files are",
-              "`/usr/share/common-licenses/GPL-2`; `code/cpython-textutils/LICENSE` is CPython's",
-              "own `LICENSE.txt`. `code/debianutils` leaves out `savelog` (SMAIL GPL) and `which`",
+    lines += ["", "Notes: `code/toml/LICENSE` and `code/sphinx-utils/LICENSE` are reconstructed",
+              "from the packages' DEP-5 files (holders of the `Files: *` paragraph, then the",
+              "licence paragraph) because Debian does not ship upstream's LICENSE files;",
+              "python3-toml's Expat text lacks its last line, `THE SOFTWARE.`, which the build",
+              "restores (upstream's LICENSE has it). The `COPYING` files are",
+              "`/usr/share/common-licenses/GPL-2`. `code/docs-vendor` has no licence file and no",
+              "file in it states a licence: `include/yaml.h` (libyaml, `License: Expat`, i.e.",
+              "MIT, in `/usr/share/doc/libyaml-dev/copyright`) and a vendored Sphinx module",
+              "(BSD-2-Clause). `code/debianutils` leaves out `savelog` (SMAIL GPL) and `which`",
               "(public domain) so that the repository is GPL-2.0-or-later throughout.", "",
               "## Planted duplicates", "",
               "Exact: identical content under a new URI/id/path. Near: a small deterministic edit.", ""]
@@ -347,11 +388,12 @@ def render_sources(b, rows) -> str:
                       [[shape, kind, f"`{new}`", f"`{orig}`", what]
                        for shape, kind, new, orig, what in b.plants])
     lines += ["", "## Natural near-duplicates", "",
-              "- Each `text/cpython-docs-rst.jsonl` document is the reST source of a page whose",
-              "  rendered HTML is also in the WARC for the `faq`, `howto` and `tutorial` sections",
-              "  (`metadata.url` is that page's URI); after HTML-to-text extraction the two are",
-              "  near-duplicates, e.g. `cpython-docs-rst/tutorial/appetite` and",
-              "  `https://docs.python.org/3.11/tutorial/appetite.html`.",
+              "- Each `text/sphinx-docs-rst.jsonl` document is the reST source of a page",
+              "  (`metadata.url` is that page's URI); for "
+              f"{c['rst_in_web']} of the {c['rst_docs']} the rendered page is also in",
+              "  the WARC, and after HTML-to-text extraction the two are near-duplicates, e.g.",
+              "  `sphinx-docs-rst/tutorial/first-steps` and",
+              f"  `{DOCS_URL}tutorial/first-steps.html`.",
               "- All HTML pages share the Sphinx navigation, sidebar and footer boilerplate.",
               "- `code/debianutils/COPYING` and `code/python-apt/COPYING` are byte-identical",
               "  (both are the GPL-2 text), an exact duplicate that is not planted.", "",
@@ -360,15 +402,17 @@ def render_sources(b, rows) -> str:
               "recipes, Debian tips, proverbs, anecdotes and jokes, with umlauts and sharp s in UTF-8.", "",
               "## Licences", ""]
     lines += md_table(["SPDX id", "used for", "licence text"], [
-        ["PSF-2.0", "CPython docs (HTML, reST), stdlib modules, C API headers",
-         LICENCE_ORIGINS["PSF-2.0"]],
+        ["BSD-2-Clause", "Sphinx docs (HTML, reST), Sphinx modules",
+         LICENCE_ORIGINS["BSD-2-Clause"]],
         ["GPL-2.0-or-later", "fortunes-de, python-apt, debianutils",
          LICENCE_ORIGINS["GPL-2.0-or-later"]],
-        ["MIT", "toml (Debian calls it Expat)", LICENCE_ORIGINS["MIT"]],
+        ["MIT", "toml (Debian calls it Expat), libyaml's `yaml.h`", LICENCE_ORIGINS["MIT"]],
         ["Apache-2.0", "`build_corpus.py`, `corpus_sources.py`, `REUSE.toml`", "glassworks"],
         ["CC-BY-4.0", "this file", "glassworks"]])
-    lines += ["", "Code examples inside the CPython documentation are additionally available under",
-              "0BSD (`/usr/lib/python3.11/LICENSE.txt`); the corpus records the documents as",
-              "PSF-2.0, the licence of the documentation as a whole.", "",
-              "Left out, and why:", "", LEFT_OUT]
+    lines += ["", "The Sphinx HTML pages are taken without their JavaScript and CSS (`_static/`:",
+              "jQuery and underscore.js are MIT, the stemmers BSD-3-Clause per the copyright",
+              "file), without `_modules/` (highlighted source code, some of it from",
+              "sphinxcontrib-websupport) and without these pages and their reST sources:", ""]
+    lines += [f"- `{name}`: {why}" for name, why in DOCS_EXCLUDED.items()]
+    lines += ["", "Left out, and why:", "", LEFT_OUT]
     return "\n".join(lines)

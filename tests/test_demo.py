@@ -52,7 +52,7 @@ def test_demo_is_deterministic(demo_run, tmp_path):
     assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
 
 
-@pytest.mark.parametrize("victim", ["raw/web/cpython-docs.warc.gz", "raw/code/toml/LICENSE", "documents/text/00000.jsonl.gz",
+@pytest.mark.parametrize("victim", ["raw/web/sphinx-docs.warc.gz", "raw/code/toml/LICENSE", "documents/text/00000.jsonl.gz",
                                     "documents/dropped/web/00000.jsonl.gz",
                                     "corpus/slimpajama/language/web/00000.jsonl.gz",
                                     "corpus/slimpajama/normalize/dropped/text/00000.jsonl.gz"])

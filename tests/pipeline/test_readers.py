@@ -89,7 +89,7 @@ def test_warc_records_each_leave_by_one_door(tmp_path, through_writer):
 def test_truncated_warc_is_quarantined(tmp_path, through_writer):
     src = tmp_path / "src"
     src.mkdir()
-    whole = (REPO / "data" / "web" / "cpython-docs.warc.gz").read_bytes()
+    whole = (REPO / "data" / "web" / "sphinx-docs.warc.gz").read_bytes()
     (src / "cut.warc.gz").write_bytes(whole[: len(whole) // 3])
     doors = through_writer(WarcHtmlReader(str(src)), tmp_path / "out")
     assert len(doors["kept"]) > 5

@@ -56,7 +56,7 @@ def test_recipe_records_balanced_linked_stages(slimpajama_run):
     for m in manifests.values():
         c = m["counts"]
         assert c["in"] == c["kept"] + sum(c["dropped"].values()) + c["quarantined"]
-    assert manifests["slimpajama.normalize"]["counts"]["dropped"] == {"short_document_filter:short_document": 8}
+    assert manifests["slimpajama.normalize"]["counts"]["dropped"] == {"short_document_filter:short_document": 9}
     assert verify_run(run, roots={"data": REPO / "data"}).ok
 
 
@@ -80,7 +80,7 @@ def test_summary_table(slimpajama_run):
     _, results = slimpajama_run
     table = summary_table("slimpajama", results).splitlines()
     assert table[0].split()[:5] == ["stage", "in", "kept", "dropped", "quarantined"]
-    assert table[3].split()[:5] == ["slimpajama.normalize", "317", "309", "8", "0"]
+    assert table[3].split()[:5] == ["slimpajama.normalize", "319", "310", "9", "0"]
 
 
 def test_output_does_not_depend_on_the_number_of_workers(tmp_path):
@@ -137,7 +137,7 @@ def test_a_stage_that_drops_everything_leaves_an_empty_input_not_an_error(tmp_pa
                               "  - name: huge\n    steps: [{step: short_document_filter, params: {min_chars: 100000000}}]\n"
                               "  - name: after\n    steps: [{step: unicode_normalize}]\n")
     results = run_recipe(with_data(check_recipe_file(strict)), tmp_path / "run", origin=str(strict))
-    assert results[0].counts["text"].get("kept", 0) == 0 and results[0].counts["text"]["in"] == 197
+    assert results[0].counts["text"].get("kept", 0) == 0 and results[0].counts["text"]["in"] == 223
     assert results[1].counts["text"] == {}
     assert verify_run(tmp_path / "run", roots={"data": REPO / "data"}).ok
 
@@ -151,8 +151,8 @@ def test_top_fraction_quality_cut_across_tasks(tmp_path):
     config = check_recipe_file(two_pass)
     results = run_recipe(with_data(config, tasks=2), tmp_path / "run", origin=str(two_pass))
     select = results[1].counts["text"]
-    assert select["in"] == 197 and select["kept"] == 50  # ceil(0.25 * 197)
-    assert select["dropped/quality_not_in_top_fraction"] == 147
+    assert select["in"] == 223 and select["kept"] == 56  # ceil(0.25 * 223)
+    assert select["dropped/quality_not_in_top_fraction"] == 167
     assert verify_run(tmp_path / "run", roots={"data": REPO / "data"}).ok
 
 

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def real_rows(n=3):
     """Real text: the first documents of the embedded reST corpus."""
-    lines = (REPO / "data" / "text" / "cpython-docs-rst.jsonl").read_text(encoding="utf-8").splitlines()[:n]
+    lines = (REPO / "data" / "text" / "sphinx-docs-rst.jsonl").read_text(encoding="utf-8").splitlines()[:n]
     return [json.loads(line) for line in lines]
 
 

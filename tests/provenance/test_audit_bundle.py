@@ -42,7 +42,7 @@ def test_bundle_verifies_with_every_bundle_check(bundle):
     assert ("mof", "pass", "model.yml components[Model parameters (Final)].component_path",
             "checkpoints/final/ is in the bundle") in seen
     # raw inputs are hashed straight out of the code archive
-    raw = [f for f in report.findings if f.subject == "data:web/cpython-docs.warc.gz"]
+    raw = [f for f in report.findings if f.subject == "data:web/sphinx-docs.warc.gz"]
     assert raw and all(f.status == "pass" and "code archive" in f.detail for f in raw)
 
 
@@ -50,7 +50,7 @@ def test_bundle_that_ships_only_manifests_names_what_is_not_shipped(manifests_bu
     report = verify_run(manifests_bundle)
     assert report.ok, [f.line() for f in report.failures]
     skipped = {f.subject for f in report.findings if f.status == "skip"}
-    assert "corpus/slimpajama/language/web/00000.jsonl.gz" in skipped and "raw/web/cpython-docs.warc.gz" in skipped
+    assert "corpus/slimpajama/language/web/00000.jsonl.gz" in skipped and "raw/web/sphinx-docs.warc.gz" in skipped
     assert all("not shipped" in f.detail for f in report.findings if f.status == "skip")
     assert not any(f.subject.startswith("checkpoints/") for f in report.findings if f.status == "skip")
 

@@ -27,7 +27,7 @@ def test_regenerate_the_demo_corpus_from_its_bundle(manifests_bundle, tmp_path, 
     assert all(s["files"] == s["matched"] > 0 for s in result["stages"])
     assert sorted({m.split("-")[0] for m in result["not_regenerated"]}) == ["checkpoint", "eval", "export_hf",
                                                                             "release.bundle"]
-    assert (tmp_path / "again" / "inputs" / "data" / "web" / "cpython-docs.warc.gz").is_file()
+    assert (tmp_path / "again" / "inputs" / "data" / "web" / "sphinx-docs.warc.gz").is_file()
     assert (tmp_path / "again" / "inputs" / "configs" / "stack-optout.txt").is_file()
 
 

@@ -46,7 +46,7 @@ def test_statement_is_in_toto_v1_with_slsa_provenance_of_every_file(bundle, keys
     manifests = len(list((bundle / "manifests").glob("*.json")))
     assert sum(n.startswith("manifests/") for n in names) == manifests and not any(n.startswith("attestation/") for n in names)
     build = statement["predicate"]["buildDefinition"]
-    assert {d.get("name") for d in build["resolvedDependencies"]} >= {"glassworks source", "data:web/cpython-docs.warc.gz"}
+    assert {d.get("name") for d in build["resolvedDependencies"]} >= {"glassworks source", "data:web/sphinx-docs.warc.gz"}
     assert len(build["externalParameters"]["stages"]) == manifests
     assert statement["predicate"]["runDetails"]["builder"]["id"].startswith("https://")
     envelope = json.loads((bundle / ENVELOPE).read_text())

@@ -44,7 +44,7 @@ def test_bad_configuration_and_missing_detection(helpers):
 def test_embedded_corpus_keeps_the_permissive_repositories(corpus, helpers):
     docs = helpers.run([LicenseDetector(helpers.code), MarkingFilter(LicenseAllowlistFilter(), "license")], corpus)
     kept = {d.metadata["repo"] for d in docs if DROP not in d.metadata and "quarantine_reason" not in d.metadata}
-    assert kept == {"cpython-textutils", "toml"}
+    assert kept == {"sphinx-utils", "toml"}
     reasons = {d.metadata["repo"]: d.metadata[DROP] for d in docs if DROP in d.metadata}
-    assert reasons == {"cpython-capi": "license:no_license", "debianutils": "license:not_allowlisted:GPL-2.0-or-later",
+    assert reasons == {"docs-vendor": "license:no_license", "debianutils": "license:not_allowlisted:GPL-2.0-or-later",
                        "python-apt": "license:not_allowlisted:GPL-2.0-or-later"}

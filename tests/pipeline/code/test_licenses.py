@@ -46,11 +46,11 @@ def make_repo(root: Path, files: dict[str, str | bytes]) -> Path:
 
 
 @pytest.mark.parametrize("repo, spdx, source, osi", [
-    ("cpython-textutils", "PSF-2.0", "license_file", False),  # the SPDX list does not flag PSF-2.0 OSI-approved
+    ("sphinx-utils", "BSD-2-Clause", "license_file", True),  # LICENSE rebuilt from Debian's BSD-2-clause text
     ("toml", "MIT", "license_file", True),
     ("python-apt", "GPL-2.0-or-later", "license_file", True),
     ("debianutils", "GPL-2.0-or-later", "license_file", True),
-    ("cpython-capi", None, "none", None),  # no licence file, and no header states a licence
+    ("docs-vendor", None, "none", None),  # no licence file, and no header states a licence
 ])
 def test_embedded_repositories(helpers, repo, spdx, source, osi):
     found = detect_repo_license(helpers.code / repo).metadata()
@@ -160,7 +160,7 @@ def test_detector_annotates_every_document_once_per_repository(corpus, helpers):
     docs = helpers.run([detector], corpus)
     assert len(docs) == len(corpus)
     by_repo = {d.metadata["repo"]: d.metadata["license"]["spdx"] for d in docs}
-    assert by_repo == {"cpython-capi": None, "cpython-textutils": "PSF-2.0", "debianutils": "GPL-2.0-or-later",
+    assert by_repo == {"docs-vendor": None, "sphinx-utils": "BSD-2-Clause", "debianutils": "GPL-2.0-or-later",
                        "python-apt": "GPL-2.0-or-later", "toml": "MIT"}
     assert all(set(d.metadata["license"]) == {"spdx", "source", "files", "osi_approved", "unresolved"} for d in docs)
     assert detector.stats["repositories/license_file"].total == 4 and detector.stats["repositories/none"].total == 1

@@ -9,7 +9,7 @@ LIST = """# opt-out requests, one a line
 toml                         # whole repository (request 2026-01-04)
 
 python-apt/apt/progress/*.py
-cpython-capi/Include/cpython/
+sphinx-utils/sphinx/util/
 debianutils/add-shell
 """
 
@@ -18,7 +18,7 @@ def test_parse(tmp_path):
     (tmp_path / "optout.txt").write_text(LIST)
     assert load_opt_outs(tmp_path / "optout.txt") == (
         OptOut("toml", None, 2), OptOut("python-apt", "apt/progress/*.py", 4),
-        OptOut("cpython-capi", "Include/cpython/*", 5), OptOut("debianutils", "add-shell", 6),
+        OptOut("sphinx-utils", "sphinx/util/*", 5), OptOut("debianutils", "add-shell", 6),
     )
 
 
@@ -27,10 +27,10 @@ def test_filter_on_the_embedded_corpus(tmp_path, corpus, helpers):
     docs = helpers.run([MarkingFilter(OptOutFilter(tmp_path / "optout.txt"), "optout")], corpus)
     opted = sorted(d.id for d in docs if d.metadata.get(DROP) == "optout:opt_out")
     assert opted == [
-        "cpython-capi/Include/cpython/dictobject.h", "cpython-capi/Include/cpython/floatobject.h",
-        "cpython-capi/Include/cpython/listobject.h", "cpython-capi/Include/cpython/tupleobject.h",
         "debianutils/add-shell", "python-apt/apt/progress/__init__.py", "python-apt/apt/progress/base.py",
-        "python-apt/apt/progress/text.py", "toml/LICENSE", "toml/toml/__init__.py", "toml/toml/decoder.py",
+        "python-apt/apt/progress/text.py", "sphinx-utils/sphinx/util/docstrings.py",
+        "sphinx-utils/sphinx/util/matching.py", "sphinx-utils/sphinx/util/png.py", "sphinx-utils/sphinx/util/rst.py",
+        "sphinx-utils/sphinx/util/tags.py", "toml/LICENSE", "toml/toml/__init__.py", "toml/toml/decoder.py",
         "toml/toml/encoder.py", "toml/toml/ordered.py", "toml/toml/tz.py",
     ]
     assert len(docs) == len(corpus)

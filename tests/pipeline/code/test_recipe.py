@@ -41,8 +41,9 @@ def test_stack_recipe(tmp_path, helpers):
     out = {door: [json.loads(line) for f in sorted(folder.glob("*.jsonl.gz")) for line in gzip.open(f, "rt")]
            for door, folder in doors}
     assert sorted(d["id"] for d in out["kept"]) == [
-        "cpython-textutils/colorsys.py", "cpython-textutils/fnmatch.py", "cpython-textutils/shlex.py",
-        "cpython-textutils/textwrap.py", "toml/toml/__init__.py", "toml/toml/decoder.py", "toml/toml/encoder.py",
+        "sphinx-utils/sphinx/setup_command.py", "sphinx-utils/sphinx/util/docstrings.py",
+        "sphinx-utils/sphinx/util/matching.py", "sphinx-utils/sphinx/util/png.py", "sphinx-utils/sphinx/util/rst.py",
+        "sphinx-utils/sphinx/util/tags.py", "toml/toml/__init__.py", "toml/toml/decoder.py", "toml/toml/encoder.py",
         "toml/toml/ordered.py",
     ]
     reasons = {d["id"]: d["metadata"][DROP] for d in out["dropped"]}
@@ -50,6 +51,6 @@ def test_stack_recipe(tmp_path, helpers):
     assert reasons["toml/toml/tz.py"] == "optout:opt_out"
     assert reasons["python-apt/COPYING"] == "license:not_allowlisted:GPL-2.0-or-later"  # settled before dedup
     assert len(out["kept"]) + len(reasons) == sum(1 for p in helpers.code.rglob("*") if p.is_file())
-    textwrap = next(d for d in out["kept"] if d["id"] == "cpython-textutils/textwrap.py")
-    assert textwrap["metadata"]["license"]["spdx"] == "PSF-2.0" and textwrap["metadata"]["redactions"]["email"] == 1
-    assert textwrap["metadata"]["language"] == "Python"
+    setup = next(d for d in out["kept"] if d["id"] == "sphinx-utils/sphinx/setup_command.py")
+    assert setup["metadata"]["license"]["spdx"] == "BSD-2-Clause" and setup["metadata"]["redactions"]["email"] == 1
+    assert setup["metadata"]["language"] == "Python"

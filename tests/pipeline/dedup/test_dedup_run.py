@@ -19,13 +19,13 @@ DEMO_CONFIG = load_config(REPO / "configs" / "dedup-demo.yaml", DedupConfig)
 INPUTS = {"slimpajama": "corpus/slimpajama/language", "dclm": "corpus/dclm/quality", "stack": "corpus/stack/near_dedup"}
 
 # data/SOURCES.md, "Planted duplicates": (duplicate, original) by id for text, by URL for web.
-PLANTED_TEXT = [("cpython-docs-rst/tutorial/appetite.dup1", "cpython-docs-rst/tutorial/appetite"),
-                ("cpython-docs-rst/faq/general.dup1", "cpython-docs-rst/faq/general"),
-                ("cpython-docs-rst/howto/sorting.dup1", "cpython-docs-rst/howto/sorting"),
+PLANTED_TEXT = [("sphinx-docs-rst/tutorial/first-steps.dup1", "sphinx-docs-rst/tutorial/first-steps"),
+                ("sphinx-docs-rst/tutorial/getting-started.dup1", "sphinx-docs-rst/tutorial/getting-started"),
+                ("sphinx-docs-rst/usage/quickstart.dup1", "sphinx-docs-rst/usage/quickstart"),
                 ("fortunes-de/hauptgericht/000.dup1", "fortunes-de/hauptgericht/000"),
                 ("fortunes-de/sprichworte/000.dup1", "fortunes-de/sprichworte/000")]
-PLANTED_WEB = ["faq/general.html", "howto/sorting.html", "library/colorsys.html", "tutorial/appetite.html",
-               "tutorial/index.html"]
+PLANTED_WEB = ["tutorial/getting-started.html", "usage/quickstart.html", "usage/markdown.html",
+               "tutorial/first-steps.html", "tutorial/index.html"]
 
 
 def with_tasks(config: DedupConfig, tasks: int) -> DedupConfig:
@@ -58,8 +58,8 @@ def test_planted_duplicates_share_a_cluster(deduped, read_docs):
     for dup, original in PLANTED_TEXT:
         assert cluster[("slimpajama", "text", dup)] == cluster[("slimpajama", "text", original)], dup
     for page in PLANTED_WEB:
-        mirror = cluster[("url", f"https://mirror.example.org/python/3.11/{page}")]
-        assert mirror == cluster[("url", f"https://docs.python.org/3.11/{page}")], page
+        mirror = cluster[("url", f"https://mirror.example.org/sphinx/5.3/{page}")]
+        assert mirror == cluster[("url", f"https://www.sphinx-doc.org/en/master/{page}")], page
 
 
 def test_each_cluster_keeps_one_document_by_the_rule(deduped, read_docs):
@@ -128,14 +128,14 @@ def test_same_kept_set_and_weights_on_any_task_count(deduped, tmp_path, read_doc
 
 
 def test_vendored_code_copy_is_found(corpus_run, tmp_path, read_docs):
-    """The Stack recipe drops the planted textwrap copy (its repository has no licence file);
+    """The Stack recipe drops the planted setup_command.py copy (its repository has no licence file);
     on the code documents as read, dedup finds it, and the byte-identical GPL-2 texts."""
     out = tmp_path / "run"
     run_dedup(DedupConfig(), {"code": corpus_run / "documents/code"}, out / "dedup", out)
     removed = read_docs(out / "dedup" / "removed")
-    pair = {"cpython-capi/tools/textwrap.py", "cpython-textutils/textwrap.py"}
+    pair = {"docs-vendor/tools/setup_command.py", "sphinx-utils/sphinx/setup_command.py"}
     assert [(d["metadata"]["drop_reason"], d["metadata"]["dedup"]["kept_id"]) for d in removed if d["id"] in pair] == [
-        ("near_duplicate", "cpython-textutils/textwrap.py")]
+        ("near_duplicate", "sphinx-utils/sphinx/setup_command.py")]
     copying = [d["metadata"]["drop_reason"] for d in removed if d["id"].endswith("/COPYING")]
     assert copying == ["exact_duplicate"]
 

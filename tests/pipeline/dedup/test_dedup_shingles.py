@@ -13,7 +13,7 @@ from glassworks.pipeline.dedup.shingles import band_keys, estimated_jaccard, nor
 
 REPO = Path(__file__).resolve().parents[3]
 
-TEXTS = [json.loads(line)["text"] for line in open(REPO / "data" / "text" / "cpython-docs-rst.jsonl", encoding="utf-8")][:12]
+TEXTS = [json.loads(line)["text"] for line in open(REPO / "data" / "text" / "sphinx-docs-rst.jsonl", encoding="utf-8")][:12]
 
 
 def true_jaccard(a: str, b: str, config: ShingleConfig) -> float:

@@ -83,9 +83,9 @@ def test_top_fraction_passes_settled_documents_and_refuses_unscored_ones(tmp_pat
 
 
 def test_threshold_filter_scores_real_documents_and_marks_rejects(tmp_path):
-    rst = json.loads((REPO / "data/text/cpython-docs-rst.jsonl").read_text().splitlines()[0])
-    chrome = ("Navigation\nindex\nmodules |\nnext |\nprevious |\nPython »\n3.11.2 Documentation »\n"
-              "This Page\nReport a Bug\nShow Source")
+    rst = json.loads((REPO / "data/text/sphinx-docs-rst.jsonl").read_text().splitlines()[0])
+    chrome = ("Navigation\nDocumentation »\nBuild your first project »\nQuick search\nOn this page\n"
+              "Site navigation\n© Copyright 2007-2023, the Sphinx developers.\nCreated using Sphinx 5.3.0.")
     settled = mark_dropped(Document(text="x", id="earlier", metadata={}), "too_short")
     docs = [Document(text=rst["text"], id=rst["id"]), Document(text=chrome, id="chrome"), settled]
     step = FastTextQualityFilter(SHIPPED_MODEL, threshold=0.5)
@@ -130,7 +130,7 @@ def two_passes(src: Path, work: Path, tasks: tuple[int, int], fraction: float) -
 def test_two_pass_top_fraction_is_the_same_for_any_task_count(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    lines = (REPO / "data/text/cpython-docs-rst.jsonl").read_text().splitlines()[:9]
+    lines = (REPO / "data/text/sphinx-docs-rst.jsonl").read_text().splitlines()[:9]
     lines += (REPO / "data/text/fortunes-de.jsonl").read_text().splitlines()[:9]
     for i in range(6):  # six shards so that tasks get different mixes
         (src / f"part{i}.jsonl").write_text("\n".join(lines[i::6]) + "\n")
@@ -142,4 +142,4 @@ def test_two_pass_top_fraction_is_the_same_for_any_task_count(tmp_path):
     expected = sorted(scores, key=lambda i: (-scores[i], i))[:5]  # ceil(0.25 * 18)
     assert kept_ids[(1, 1)] == sorted(expected)
     assert len(doors["dropped"]) == 13 and {d["metadata"][DROP] for d in doors["dropped"]} == {NOT_IN_TOP}
-    assert all(i.startswith("cpython-docs-rst/") for i in expected)  # the English docs outrank German text
+    assert all(i.startswith("sphinx-docs-rst/") for i in expected)  # the English docs outrank German text

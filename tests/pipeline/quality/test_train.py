@@ -30,7 +30,7 @@ def jsonl(path: Path, lines: list) -> Path:
 def sets(tmp_path_factory) -> tuple[Path, Path]:
     """Real documents: 12 English reST docs (hq) against 24 German fortune groups (cc)."""
     folder = tmp_path_factory.mktemp("sets")
-    rst = [json.loads(line) for line in (REPO / "data/text/cpython-docs-rst.jsonl").read_text().splitlines()][:12]
+    rst = [json.loads(line) for line in (REPO / "data/text/sphinx-docs-rst.jsonl").read_text().splitlines()][:12]
     de = [json.loads(line) for line in (REPO / "data/text/fortunes-de.jsonl").read_text().splitlines()][:24]
     return jsonl(folder / "hq.jsonl", rst), jsonl(folder / "cc.jsonl", de)
 

@@ -1,6 +1,6 @@
 """The test corpus of the tokens tests: real text from data/ as weighted JSONL sources.
 
-- docs: the CPython reST documentation (48 documents, English prose and code samples);
+- docs: the Sphinx reST documentation (74 documents, English prose and code samples);
 - code: every Python and C file of data/code;
 - fortunes: German anecdotes (umlauts and other characters the vocabulary may not cover).
 
@@ -47,7 +47,7 @@ def corpus_records() -> dict[str, list[dict]]:
 
     code = [{"id": str(p.relative_to(DATA)), "text": p.read_text(encoding="utf-8"), "metadata": {}}
             for p in sorted((DATA / "code").rglob("*")) if p.suffix in (".py", ".c", ".h")]
-    return {"docs": weighted(jsonl("cpython-docs-rst.jsonl"), zero_at=3), "code": code,
+    return {"docs": weighted(jsonl("sphinx-docs-rst.jsonl"), zero_at=3), "code": code,
             "fortunes": weighted(jsonl("fortunes-de.jsonl"), zero_at=0)}
 
 
@@ -70,7 +70,7 @@ def tokenizer_config(**sample) -> TokenizerConfig:
     return from_dict(TokenizerConfig, {
         "corpus": {"sources": SOURCES},
         "sample": {"bytes": 900_000, "seed": 0, **sample},
-        "model": {"vocab_size": 1024, "character_coverage": 0.9995, "model_max_length": 128},
+        "model": {"vocab_size": 1024, "character_coverage": 0.9999, "model_max_length": 128},
     })
 
 

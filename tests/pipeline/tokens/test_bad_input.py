@@ -105,7 +105,7 @@ def test_a_missing_source_folder_is_an_error_naming_it(run_dir):
 def test_a_50_mb_document_is_tokenized_in_pieces_with_the_ids_of_one_call(run_dir):
     """Real text repeated past 50 MB; every copy ends with a newline, a safe cut, so the ids are
     the ids of one copy repeated, and workers share the document's pieces."""
-    base = json.loads((DATA / "text" / "cpython-docs-rst.jsonl").read_text(encoding="utf-8").splitlines()[0])["text"]
+    base = json.loads((DATA / "text" / "sphinx-docs-rst.jsonl").read_text(encoding="utf-8").splitlines()[0])["text"]
     assert base.endswith("\n")
     copies = 50_000_000 // len(base) + 1
     text = base * copies
