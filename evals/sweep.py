@@ -137,10 +137,18 @@ def plot(rows: list[dict], better: dict[str, bool], fits: dict[str, dict], path:
     fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 3 * nrows), squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
         pts = [(r["tokens_seen"], r[metric]) for r in rows if metric in r and r["tokens_seen"] > 0]
+        fit = fits.get(metric)
+        held = set(fit["observed"]) if fit else set()
+        early = [(r["tokens_seen"], r[metric]) for r in rows if r["name"] not in held and metric in r and r["tokens_seen"] > 0]
+        late = [(r["tokens_seen"], r[metric]) for r in rows if r["name"] in held]
         if pts:
             x, y = zip(*pts)
-            ax.plot(x, y, "o", color="C0", label="measured")
-        fit = fits.get(metric)
+        if early:
+            ax.plot(*zip(*early), "o", color="C0", label="measured (fitted)" if fit else "measured")
+        if late:
+            ax.plot(*zip(*late), "s", color="C3", label="measured (held back)")
+            predicted = [(r["tokens_seen"], fit["predicted"][r["name"]]) for r in rows if r["name"] in held]
+            ax.plot(*zip(*predicted), "o", mfc="none", color="C1", label="predicted")
         if fit and pts:
             law = PowerLaw(**fit["fit"])
             grid = np.geomspace(min(x), max(x), 64)
