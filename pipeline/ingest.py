@@ -90,13 +90,15 @@ def writer_counts(logs: Path, tasks: int) -> dict:
 
 
 def _check_nothing_lost(path: Path, steps: list[dict], writer: dict) -> None:
-    """Every document a task's reader yielded must reach its accounting writer: a step that
+    """Every document a task's readers yielded must reach its accounting writer: a step that
     discards documents instead of marking them would otherwise go unnoticed."""
     readers = [step for step in steps if "READER" in step.get("name", "")]
     if not readers:
         return
-    stat = readers[0]["stats"].get("documents", 0)
-    read = stat["total"] if isinstance(stat, dict) else stat
+    read = 0
+    for reader in readers:  # chained readers pass the documents before them on and count their own
+        stat = reader["stats"].get("documents", 0)
+        read += stat["total"] if isinstance(stat, dict) else stat
     if read != writer.get("in", 0):
         raise GlassworksError(f"{path}: the reader yielded {read} documents but the accounting writer saw "
                               f"{writer.get('in', 0)}: a step lost documents without marking them")

@@ -76,10 +76,12 @@ class HfDiskDatasetReader(PipelineStep):
             try:
                 dataset = load_from_disk(str(folder))
             except Exception as exc:  # datasets raises many types for a damaged folder
+                self.stat_update("documents")  # counted like every document a reader yields
                 yield mark_quarantined(Document(text="", id=where, metadata={"dataset_path": where,
                                                                              "error": f"{type(exc).__name__}: {exc}"}),
                                        "unreadable_dataset")
                 continue
             self.stat_update("datasets")
             for row, record in enumerate(dataset):
+                self.stat_update("documents")
                 yield document_from_record(record, f"{where}#{row}", {"dataset_path": where, "row": row})
