@@ -44,6 +44,7 @@ from typing import Iterator
 from glassworks.errors import GlassworksError
 
 VERSION = "1"
+HELD_OUT_IDS = "heldout-ids.txt"
 LICENCE_NAMES = {"LICENSE", "LICENCE", "COPYING", "COPYRIGHT", "NOTICE"}
 SHARED_LINES = 0.5  # a document sharing this share of its distinct lines with another is a copy
 MIN_LINE = 30  # characters of a line that counts for copy detection (shorter ones recur naturally)
@@ -303,6 +304,10 @@ def build_suite(data_dir: str | Path, out_dir: str | Path, config: SuiteConfig =
             body = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
             atomic_write_bytes(out_dir / f"{task}.jsonl", body.encode("utf-8"))
             files[task] = out_dir / f"{task}.jsonl"
+    # Every held-out document id of every source, one a line: what a mixture leaves out of
+    # training (the tokens stages' corpus.exclude_ids) so the suite stays unseen.
+    every = sorted({d.id for docs in chosen.values() for d in docs})
+    atomic_write_bytes(out_dir / HELD_OUT_IDS, "".join(f"{i}\n" for i in every).encode("utf-8"))
     return SuiteFiles(out_dir, files, ids)
 
 

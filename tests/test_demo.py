@@ -1,5 +1,6 @@
 """The main job on the embedded corpus: it runs, it verifies, and tampering is caught and named."""
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -12,10 +13,20 @@ from glassworks.provenance import verify_run
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
+SMOKE = Path(__file__).resolve().parents[1] / "configs" / "demo-smoke.yaml"
+STAGES = ["data.phase1", "data.phase2", "data.phase3", "data.tokenize",
+          "dclm.bff", "dclm.extract", "dclm.heuristics", "dclm.language", "dclm.quality", "dedup", "documents",
+          "eval", "eval.suite", "eval.sweep", "export_hf",
+          "slimpajama.extract", "slimpajama.language", "slimpajama.normalize", "sources",
+          "stack.exact_dedup", "stack.filters", "stack.licenses", "stack.near_dedup", "stack.redact",
+          "tokenizer", "train.phase1", "train.phase2", "train.phase3"]
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> Path:
+    """The main job with the smoke budget (CI's end-to-end check): a few training steps."""
     workdir = tmp_path_factory.mktemp("demo") / "run"
-    assert main(["demo", "--workdir", str(workdir)]) == 0
+    assert main(["demo", "--workdir", str(workdir), "--config", str(SMOKE)]) == 0
     return workdir
 
 
@@ -25,31 +36,53 @@ def copy(run: Path, tmp_path: Path) -> Path:
     return target
 
 
-def test_demo_records_both_stages_and_verifies(demo_run, capsys):
-    manifests = sorted(p.name.rsplit("-", 1)[0] for p in (demo_run / "manifests").glob("*.json"))
-    assert manifests == ["dclm.bff", "dclm.extract", "dclm.heuristics", "dclm.language", "dclm.quality", "documents",
-                         "slimpajama.extract", "slimpajama.language", "slimpajama.normalize", "sources",
-                         "stack.exact_dedup", "stack.filters", "stack.licenses", "stack.near_dedup", "stack.redact"]
+def manifest(run: Path, stage: str) -> dict:
+    found = [p for p in (run / "manifests").glob(f"{stage}-*.json") if p.name.rsplit("-", 1)[0] == stage]
+    assert len(found) == 1, (stage, found)
+    return json.loads(found[0].read_text())
+
+
+def test_demo_runs_every_stage_and_releases_a_class_one_bundle(demo_run, capsys):
+    stages = sorted({p.name.rsplit("-", 1)[0] for p in (demo_run / "manifests").glob("*.json")})
+    assert stages == STAGES
     for recipe in ("slimpajama", "dclm", "stack"):
         assert (demo_run / "reports" / f"{recipe}-stages.png").stat().st_size > 10_000
-    docs = json.loads(next((demo_run / "manifests").glob("documents-*.json")).read_text())
-    sources = json.loads(next((demo_run / "manifests").glob("sources-*.json")).read_text())
+    docs, sources = manifest(demo_run, "documents"), manifest(demo_run, "sources")
     assert docs["upstream"] == [sources["id"]]
     c = docs["counts"]
     assert c["in"] == c["kept"] + sum(c["dropped"].values()) + c["quarantined"] and c["kept"] > 300
+    # the eval suite's documents are held out of the tokenizer and the mixtures
+    held = (demo_run / "eval" / "suite" / "heldout-ids.txt").read_text().split()
+    assert 0 < manifest(demo_run, "data.tokenize")["counts"]["dropped"]["held_out"] <= len(held)
+    pooled = {json.loads(line)["id"] for f in (demo_run / "data" / "tokenized").rglob("*.jsonl.gz")
+              for line in gzip.open(f, "rt", encoding="utf-8")}
+    assert pooled and not pooled & set(held)  # some held-out files never got this far (e.g. GPL code)
+    # every phase trained and its tokens per source are in its manifest
+    for phase in ("phase1", "phase2", "phase3"):
+        parts = manifest(demo_run, f"data.{phase}")["counts"]["parts"]
+        assert set(parts) == {"slimpajama", "dclm", "stack"}
+        assert manifest(demo_run, f"train.{phase}")["counts"]["kept"] > 0
+    bundle = demo_run / "bundle"
+    for path in ("model.yml", "checkpoints/final/model.safetensors", "hf/config.json", "LICENSES"):
+        assert (bundle / path).exists(), path
     assert main(["audit", "verify", str(demo_run), "--root", f"data={DATA}"]) == 0
-    assert "VERIFIED" in capsys.readouterr().out
+    assert main(["audit", "verify", str(bundle)]) == 0
+    assert main(["release", "classify", str(bundle / "model.yml"), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "VERIFIED" in out and json.loads(out.strip().splitlines()[-1])["class"] == "Class I"
 
 
 def test_demo_is_deterministic(demo_run, tmp_path):
     again = tmp_path / "again"
-    assert main(["demo", "--workdir", str(again)]) == 0
+    assert main(["demo", "--workdir", str(again), "--config", str(SMOKE)]) == 0
     names = sorted(p.name for p in (demo_run / "manifests").iterdir())
     assert names == sorted(p.name for p in (again / "manifests").iterdir())
     first, second = demo_run / "corpus", again / "corpus"
     files = sorted(p.relative_to(first) for p in first.rglob("*.jsonl.gz"))
     assert files == sorted(p.relative_to(second) for p in second.rglob("*.jsonl.gz"))
     assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
+    for same in ("checkpoints/final/model.safetensors", "data/phase1/index.json", "bundle/model.yml"):
+        assert (demo_run / same).read_bytes() == (again / same).read_bytes(), same
 
 
 @pytest.mark.parametrize("victim", ["raw/web/sphinx-docs.warc.gz", "raw/code/toml/LICENSE", "documents/text/00000.jsonl.gz",

@@ -43,6 +43,9 @@ class CorpusConfig:
     weight_key: str = "dedup.weight"  # dotted path under metadata; the dedup stage writes it
     missing_weight: float = 1.0  # weight of a document that has none (corpus not deduplicated)
     on_bad_input: Literal["quarantine", "fail"] = "quarantine"
+    # a text file of document ids, one a line (relative: from the run directory), left out as
+    # held_out: the documents an evaluation suite holds out (eval/suite/heldout-ids.txt)
+    exclude_ids: Path | None = None
 
     def __post_init__(self):
         if not self.sources:
@@ -84,18 +87,32 @@ class Bad:
 
 @dataclass
 class SourceFiles:
-    """The files one source reads, in reading order."""
+    """The files one source reads, in reading order, and the ids it leaves out."""
 
     source: str
     files: list[tuple[int, Path]] = field(default_factory=list)  # (folder index, file)
+    excluded: frozenset[str] = frozenset()
+    exclusions: Path | None = None  # the file the excluded ids came from: an input too
 
     @property
     def paths(self) -> list[Path]:
-        return [path for _, path in self.files]
+        return [path for _, path in self.files] + ([self.exclusions] if self.exclusions else [])
+
+
+def excluded_ids(config: CorpusConfig, run_dir: Path) -> tuple[frozenset[str], Path | None]:
+    if config.exclude_ids is None:
+        return frozenset(), None
+    path = config.exclude_ids if config.exclude_ids.is_absolute() else run_dir / config.exclude_ids
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GlassworksError(f"{path}: cannot read the ids to exclude (corpus.exclude_ids): {exc}") from None
+    return frozenset(line for line in lines if line), path
 
 
 def list_files(config: CorpusConfig, name: str, run_dir: Path) -> SourceFiles:
     out = SourceFiles(name)
+    out.excluded, out.exclusions = excluded_ids(config, run_dir)
     for i, folder in enumerate(config.folders(name, run_dir)):
         if not folder.is_dir():
             raise GlassworksError(f"{folder}: folder of source {name!r} does not exist (sources.{name}[{i}])")
@@ -110,6 +127,8 @@ def read_source(config: CorpusConfig, files: SourceFiles) -> Iterator[Doc | Skip
         for line_no, raw in _lines(path):
             key = f"{folder_index}/{path.name}:{line_no}"
             record = _parse(files.source, key, f"{path}:{line_no}", raw, config)
+            if isinstance(record, Doc) and record.id in files.excluded:
+                record = Skip(files.source, key, "held_out")
             if isinstance(record, Bad) and config.on_bad_input == "fail":
                 raise GlassworksError(f"{record.where}: {record.reason.replace('_', ' ')} (source {files.source!r}; "
                                       "on_bad_input: quarantine sets such records aside instead)")
