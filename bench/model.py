@@ -33,7 +33,7 @@ import torch
 from glassworks.model.cache import RollingCache
 from glassworks.model.checkpoint import save_checkpoint
 from glassworks.model.config import parameter_count, preset
-from glassworks.model.generate import SamplingConfig, generate
+from glassworks.model.generation import SamplingConfig, generate
 from glassworks.model.hf import export_hf
 from glassworks.model.transformer import build
 

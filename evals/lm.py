@@ -15,7 +15,7 @@ checkpoint (tested on all three request types):
   previous window each next one), summed. ``hf`` with a tokenizer that adds ``<s>`` also
   scores ``<s>`` given ``<s>``; ``hf`` with ``add_bos_token=False`` scores what this does.
 - ``generate_until``: greedy (or sampled when the task asks for ``do_sample``) decoding
-  with the rolling KV cache of ``glassworks.model.generate``, ending at ``</s>``, at any
+  with the rolling KV cache of ``glassworks.model.generation``, ending at ``</s>``, at any
   ``until`` string (cut before it) or after ``max_gen_toks`` tokens; the context is cut on
   the left to ``max_length - max_gen_toks`` tokens.
 """

@@ -10,7 +10,7 @@ Public surface (importing this package loads no torch; the functions below do):
 - ``export_hf(CHECKPOINT_DIR, OUT_DIR)`` / ``import_hf(HF_DIR, CHECKPOINT_DIR)``.
 
 Modules, in reading order: config (shapes, presets, counts), attention (the window
-convention and the backends), transformer (the model), cache (rolling buffer), generate,
+convention and the backends), transformer (the model), cache (rolling buffer), generation,
 checkpoint, hf, cli.
 """
 
@@ -29,9 +29,9 @@ _LAZY = {
     "build": "glassworks.model.transformer",
     "Transformer": "glassworks.model.transformer",
     "RollingCache": "glassworks.model.cache",
-    "generate": "glassworks.model.generate",
-    "SamplingConfig": "glassworks.model.generate",
-    "Completion": "glassworks.model.generate",
+    "generate": "glassworks.model.generation",
+    "SamplingConfig": "glassworks.model.generation",
+    "Completion": "glassworks.model.generation",
     "export_hf": "glassworks.model.hf",
     "import_hf": "glassworks.model.hf",
 }

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from glassworks.model.generate import SamplingConfig, generate, sample
+from glassworks.model.generation import SamplingConfig, generate, sample
 
 
 @torch.no_grad()

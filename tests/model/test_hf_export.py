@@ -38,7 +38,7 @@ def test_exported_model_gives_our_logits_beyond_the_window(small_model, tokens, 
 
 
 def test_greedy_generation_agrees_with_transformers_generate(small_model, tmp_path):
-    from glassworks.model.generate import SamplingConfig, generate
+    from glassworks.model.generation import SamplingConfig, generate
 
     export_hf(save_checkpoint(small_model, tmp_path / "ckpt"), tmp_path / "hf")
     hf_model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf")
