@@ -16,11 +16,11 @@ plugin discovery for models; from the shell use ``glassworks eval``.
 Public functions (each imports what it needs on first use):
 
 - ``evaluate_checkpoint(checkpoint, tasks, out_dir, ...)``: one checkpoint, results JSON + manifest;
-- ``sweep(checkpoints, tasks, run_dir, ...)``: every checkpoint, metrics against tokens seen,
-  power-law predictability, contamination, a plot;
+- ``glassworks.evals.sweep.sweep(checkpoints, run_dir, ...)``: every checkpoint, metrics against
+  tokens seen, power-law predictability, contamination, a plot;
 - ``evaluate_run(config, run_dir, checkpoints)``: what the demo calls;
 - ``build_suite(data_dir, out_dir, config)``: the shipped held-out suite from the embedded corpus;
-- ``fit_power_law`` / ``predictability``; ``contamination``.
+- ``fit_power_law`` / ``predictability``; ``glassworks.evals.contamination.contamination``.
 """
 
 from __future__ import annotations
@@ -82,10 +82,11 @@ elif not any(isinstance(f, _RegisterOnImport) for f in sys.meta_path):
     sys.meta_path.insert(0, _RegisterOnImport())
 
 
+# Functions named like their module (sweep.sweep, contamination.contamination) are not listed:
+# importing the submodule would replace the package attribute with the module.
 _LAZY = {
     "evaluate_checkpoint": "glassworks.evals.run",
     "EvalConfig": "glassworks.evals.run",
-    "sweep": "glassworks.evals.sweep",
     "evaluate_run": "glassworks.evals.sweep",
     "SweepConfig": "glassworks.evals.sweep",
     "build_suite": "glassworks.evals.suite",
@@ -93,7 +94,6 @@ _LAZY = {
     "held_out_ids": "glassworks.evals.suite",
     "fit_power_law": "glassworks.evals.predict",
     "predictability": "glassworks.evals.predict",
-    "contamination": "glassworks.evals.contamination",
     "GlassworksLM": "glassworks.evals.lm",
 }
 
