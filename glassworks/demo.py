@@ -79,6 +79,7 @@ class Demo:
         self.data_dir = self._path(config.data_dir)
         self.facts: dict[str, str] = {}
         self.pictures: list[Path] = []
+        self.reports: list[Path] = []
 
     def _path(self, path: Path) -> Path:
         return path if path.is_absolute() else self.root / path
@@ -199,6 +200,8 @@ class Demo:
         return result
 
     def verify(self, path: Path, what: str) -> bool:
+        """Verify as an auditor would, and write the audit report (Markdown, HTML, lineage graph)."""
+        from glassworks.provenance.report import write_report
         from glassworks.provenance.verify import verify_run
 
         report = verify_run(path, roots={"data": self.data_dir})
@@ -206,6 +209,9 @@ class Demo:
             click.echo(f"  {finding.line()}")
         self.say("verify", f"{what}: {report.summary()}")
         self.facts[f"verify {what}"] = "VERIFIED" if report.ok else "FAILED"
+        written = write_report(report, self.workdir / "reports" / f"audit-{what}")
+        self.reports.append(written.html)
+        self.pictures.append(written.picture)
         return report.ok
 
 
@@ -243,7 +249,8 @@ def demo(ctx: click.Context, workdir: Path, config_path: Path | None) -> None:
     for key, value in run.facts.items():
         click.echo(f"  {key:16} {value}")
     click.echo(f"bundle:    {result.path}")
-    click.echo(f"report:    {result.path / 'docs'}")
+    click.echo(f"report:    {result.path / 'docs' / 'technical-report.md'} (technical), "
+               + ", ".join(str(r) for r in run.reports) + " (audit)")
     click.echo(f"manifests: {run.workdir / 'manifests'}")
     for picture in run.pictures:
         click.echo(f"plot:      {picture}")
