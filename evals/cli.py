@@ -20,7 +20,7 @@ def _tasks(ctx, param, value: str) -> tuple[str, ...]:
 
 
 @click.command("eval", no_args_is_help=True)
-@click.argument("checkpoints", nargs=-1, required=True, type=_dir)
+@click.argument("checkpoints", nargs=-1, type=_dir)
 @click.option("--tasks", default="glassworks_heldout", show_default=True, callback=_tasks,
               help="Comma-separated lm-eval tasks or groups: glassworks_heldout (built from data/), "
                    "heldout_cloze_<source>, heldout_ppl_<source>, local_suite or local_arc_easy, "
@@ -38,12 +38,16 @@ def _tasks(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--task-data", type=_dir, default=None,
               help="Folder of local copies of the standard suites (evals/tasks/local/README.md).")
 @click.option("--include-path", type=_dir, default=None, help="Extra folder of lm-eval task YAMLs.")
+@click.option("--suite-only", is_flag=True,
+              help="Only build the held-out suite into WORKDIR/eval/suite (with heldout-ids.txt, the ids a "
+                   "mixture's corpus.exclude_ids leaves out of training); no checkpoint needed.")
+@click.option("--verbose", is_flag=True, help="Show lm-eval's own log lines and progress bars.")
 @click.option("--train-data", type=_dir, multiple=True,
               help="Packed phase directory (RUN/data/<phase>) to measure contamination against; repeatable. "
                    "A folder of phase directories stands for all of them.")
 def eval_command(checkpoints: tuple[Path, ...], tasks: tuple[str, ...], limit: int | None, num_fewshot: int | None,
                  batch_size: int, seed: int, threads: int | None, workdir: Path, data_dir: Path | None, task_data: Path | None,
-                 include_path: Path | None, train_data: tuple[Path, ...]) -> None:
+                 include_path: Path | None, suite_only: bool, verbose: bool, train_data: tuple[Path, ...]) -> None:
     """Evaluate CHECKPOINTS (glassworks checkpoint directories) offline with lm-eval.
 
     Writes WORKDIR/eval/<checkpoint>/results.json (lm-eval's results format plus a
@@ -53,18 +57,28 @@ def eval_command(checkpoints: tuple[Path, ...], tasks: tuple[str, ...], limit: i
     seen with a power-law fit on the early checkpoints and its error on the later ones,
     and WORKDIR/eval/sweep.png plots them. Nothing is downloaded.
     """
-    from glassworks.evals.run import EvalConfig
+    import contextlib
+
+    from glassworks.evals.run import EvalConfig, prepare_suite, quiet_lm_eval
     from glassworks.evals.sweep import SweepConfig, sweep
     from glassworks.provenance.identity import source_root
 
     config = EvalConfig(tasks=tasks, limit=limit, num_fewshot=num_fewshot, batch_size=batch_size, seed=seed,
                         threads=threads)
+    if suite_only:
+        suite = prepare_suite(workdir, config, data_dir or source_root() / "data")
+        held = (suite / "heldout-ids.txt").read_text(encoding="utf-8").split()
+        click.echo(f"held-out suite: {suite} ({len(held)} documents held out: {suite / 'heldout-ids.txt'})")
+        return
+    if not checkpoints:
+        raise click.UsageError("name at least one checkpoint directory (or use --suite-only)")
     phases = []
     for path in train_data:
         phases += [path] if (path / "index.json").is_file() else sorted(p.parent for p in path.glob("*/index.json"))
-    summary = sweep(list(checkpoints), workdir, SweepConfig(eval=config),
-                    data_dir=data_dir or source_root() / "data", task_data=task_data,
-                    train_data=phases or None, include_path=include_path)
+    with contextlib.nullcontext() if verbose else quiet_lm_eval():
+        summary = sweep(list(checkpoints), workdir, SweepConfig(eval=config),
+                        data_dir=data_dir or source_root() / "data", task_data=task_data,
+                        train_data=phases or None, include_path=include_path)
     last = summary["checkpoints"][-1]
     click.echo(f"{'metric':<44} {last['name']:>14}")
     for key in sorted(k for k in last if "/" in k):

@@ -98,6 +98,28 @@ def offline():
 
 
 @contextlib.contextmanager
+def quiet_lm_eval():
+    """lm-eval logs every task's defaults and draws a bar per request type: hold that chatter
+    back so a summary stays readable (it is printed to stderr if evaluation fails)."""
+    import io
+    import logging
+    import sys
+
+    chatter = io.StringIO()
+    logger = logging.getLogger("lm_eval")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stderr(chatter):
+            yield
+    except Exception:
+        sys.stderr.write(chatter.getvalue()[-4000:])
+        raise
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
 def threads(n: int | None):
     import torch
 

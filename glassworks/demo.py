@@ -11,9 +11,6 @@ classifies as the required MOF class (Class I).
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import shutil
 import time
 from dataclasses import dataclass, field, replace
@@ -40,24 +37,6 @@ class DemoConfig:
     release: Path = Path("configs/release-demo.yaml")
     required_class: str = "Class I"  # the demo fails unless its bundle classifies as this
     workers: int = 2  # tokenizer processes (the output does not depend on it)
-
-
-@contextlib.contextmanager
-def quiet_lm_eval():
-    """lm-eval logs every task's defaults and draws a bar per request type: keep the demo's
-    summary readable by holding its chatter back (it is shown if evaluation fails)."""
-    chatter = io.StringIO()
-    logger = logging.getLogger("lm_eval")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stderr(chatter):
-            yield
-    except Exception:
-        click.echo(chatter.getvalue()[-4000:], err=True)
-        raise
-    finally:
-        logger.setLevel(level)
 
 
 def repo_root() -> Path:
@@ -165,6 +144,7 @@ class Demo:
         self.say("export", f"Hugging Face MistralForCausalLM -> {hf}")
 
     def evaluate(self) -> None:
+        from glassworks.evals.run import quiet_lm_eval
         from glassworks.evals.sweep import evaluate_run
 
         with quiet_lm_eval():
