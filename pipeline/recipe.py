@@ -24,7 +24,7 @@ from glassworks.pipeline.executors import ExecutorConfig, make_executor
 from glassworks.pipeline.ingest import DocumentsConfig, run_documents, writer_counts
 from glassworks.pipeline.sources import SourcesConfig, run_sources
 from glassworks.provenance.atomic import atomic_write_text
-from glassworks.provenance.recorder import record_stage
+from glassworks.provenance.recorder import record_stage, refuse_to_clobber
 
 VERSION = "1"
 
@@ -230,6 +230,7 @@ def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", pr
     documents, _ = run_documents(recipe.documents, run_dir)
     results = []
     for plan in plan_stages(recipe, run_dir, documents["id"], origin):
+        refuse_to_clobber(run_dir, f"{recipe.name}.{plan.name}", plan.config)
         plan.prepare()
         per_source = {}
         with record_stage(run_dir, f"{recipe.name}.{plan.name}", VERSION, plan.config, unit="documents") as rec:

@@ -252,16 +252,40 @@ def refuse_to_clobber(run_dir: str | Path, stage: str, config: Any) -> None:
         except GlassworksError:
             continue
     digest = config_hash(config)
+    code = code_identity()
     for old in loaded:
-        if old.get("stage", {}).get("name") != stage or old.get("config_sha256") == digest:
+        if old.get("stage", {}).get("name") != stage:
+            continue
+        if old.get("config_sha256") != digest:
+            why, fix = "with another config", "run with this config in a new --workdir"
+        elif _code_of(old.get("code")) != _code_of(code):
+            # Same config, other code: the new record would retire the old one, and the later
+            # stages that link to it would be left pointing at nothing.
+            why, fix = (f"by other code ({_describe_code(old.get('code'))}, now {_describe_code(code)})",
+                        "finish a run on one commit, or start this one in a new --workdir")
+        else:
             continue
         users = sorted(m["id"] for m in loaded if old.get("id") in m.get("upstream", []))
         if users:
             raise GlassworksError(
-                f"{run_dir}: stage {stage!r} was run here with another config, and {len(users)} later stage(s) "
-                f"use its outputs ({', '.join(users[:3])}{', ...' if len(users) > 3 else ''}); "
-                "run with this config in a new --workdir"
+                f"{run_dir}: stage {stage!r} was run here {why}, and {len(users)} later stage(s) "
+                f"use its outputs ({', '.join(users[:3])}{', ...' if len(users) > 3 else ''}); {fix}"
             )
+
+
+def _code_of(code) -> tuple:
+    """What makes two records of the same config differ in id: the code and library versions."""
+    if not isinstance(code, dict):
+        return (None,)
+    return code.get("glassworks_version"), code.get("git_commit"), code.get("python"), \
+        tuple(sorted((code.get("libraries") or {}).items()))
+
+
+def _describe_code(code) -> str:
+    if not isinstance(code, dict):
+        return "unknown code"
+    commit = code.get("git_commit")
+    return f"glassworks {code.get('glassworks_version')} at {commit[:12] if commit else 'no commit'}"
 
 
 @contextlib.contextmanager
