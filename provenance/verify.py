@@ -224,8 +224,10 @@ class _Resolver:
         if root == "run":
             state = self._in_tree(rel)
             if state == "missing" and self.bundle and not writes_bundle:
-                return self._elsewhere_in_bundle(want, subject, manifest_rel,
-                                                 "not shipped in the bundle (`audit regenerate` rebuilds and checks it)")
+                corpus = rel.startswith(("raw/", "documents/", "corpus/"))  # what regenerate re-runs
+                return self._elsewhere_in_bundle(want, subject, manifest_rel, "not shipped in the bundle" + (
+                    " (`audit regenerate` rebuilds and checks it)" if corpus else
+                    " (its hash is recorded; rebuild the run to check it)"))
         elif root in self.anchors:
             state = self._external(root, rel)
         else:
