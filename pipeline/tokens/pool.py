@@ -96,7 +96,9 @@ class Encoder:
             return
         import multiprocessing as mp
 
-        with mp.get_context("fork").Pool(self.workers, _init_worker, (self.model,)) as pool:
+        # spawn, not fork: a process that already runs threads (torch, lm-eval, tqdm's monitor)
+        # can fork a child holding a lock no thread will release; such a worker hangs forever.
+        with mp.get_context("spawn").Pool(self.workers, _init_worker, (self.model,)) as pool:
             pending: deque = deque()
             for owners, texts in batches:
                 pending.append((owners, pool.apply_async(_encode_batch, (texts,))))
