@@ -1,7 +1,8 @@
 """`glassworks demo`: the main job on the embedded corpus, from raw bytes to a verified release.
 
 corpus recipes -> global dedup -> tokenizer -> three phase mixtures -> training (tiny preset,
-CPU) -> Hugging Face export -> evaluation sweep -> release bundle -> verify + MOF class.
+CPU) -> Hugging Face export and sample outputs -> evaluation sweep -> release bundle -> verify
++ MOF class.
 
 Every stage is the same public function its own command runs, fed the config files named by
 ``DemoConfig`` (``configs/demo.yaml``); the demo only chains them into one run directory and
@@ -127,6 +128,7 @@ class Demo:
 
     def train(self) -> None:
         from glassworks.model.hf import export_hf
+        from glassworks.model.samples import DEFAULT_PROMPTS, write_samples
         from glassworks.model.train.config import load_train_config
         from glassworks.model.train.run import train
 
@@ -142,6 +144,8 @@ class Demo:
         shutil.rmtree(hf, ignore_errors=True)
         export_hf(summary.final, hf, run_dir=self.workdir)
         self.say("export", f"Hugging Face MistralForCausalLM -> {hf}")
+        samples = write_samples(summary.final, self.workdir / "samples", run_dir=self.workdir)
+        self.say("samples", f"greedy continuations of {len(DEFAULT_PROMPTS)} prompts -> {samples / 'samples.md'}")
 
     def evaluate(self) -> None:
         from glassworks.evals.run import quiet_lm_eval

@@ -54,3 +54,21 @@ def import_hf_command(hf_dir: Path, checkpoint_dir: Path, run_dir: Path | None) 
 
     import_hf(hf_dir, checkpoint_dir, run_dir=run_dir)
     click.echo(f"imported {hf_dir} -> {checkpoint_dir}")
+
+
+@export_group.command("samples")
+@click.argument("checkpoint_dir", type=_existing_dir)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--prompt", "prompts", multiple=True,
+              help="A prompt to continue (repeatable); default: a few in the demo corpus' registers.")
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=48, show_default=True)
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Record the samples as a `samples` stage manifest in this run directory.")
+def samples_command(checkpoint_dir: Path, out_dir: Path, prompts: tuple[str, ...], max_new_tokens: int,
+                    run_dir: Path | None) -> None:
+    """Write greedy continuations of fixed prompts (samples.jsonl and samples.md): a release's
+    sample model outputs, reproducible from the checkpoint."""
+    from glassworks.model.samples import DEFAULT_PROMPTS, write_samples
+
+    write_samples(checkpoint_dir, out_dir, prompts or DEFAULT_PROMPTS, max_new_tokens, run_dir=run_dir)
+    click.echo(f"samples of {checkpoint_dir} -> {out_dir / 'samples.md'}")

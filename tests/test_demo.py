@@ -16,7 +16,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SMOKE = Path(__file__).resolve().parents[1] / "configs" / "demo-smoke.yaml"
 STAGES = ["data.phase1", "data.phase2", "data.phase3", "data.tokenize",
           "dclm.bff", "dclm.extract", "dclm.heuristics", "dclm.language", "dclm.quality", "dedup", "documents",
-          "eval", "eval.suite", "eval.sweep", "export_hf",
+          "eval", "eval.suite", "eval.sweep", "export_hf", "samples",
           "slimpajama.extract", "slimpajama.language", "slimpajama.normalize", "sources",
           "stack.exact_dedup", "stack.filters", "stack.licenses", "stack.near_dedup", "stack.redact",
           "tokenizer", "train.phase1", "train.phase2", "train.phase3"]
@@ -63,7 +63,7 @@ def test_demo_runs_every_stage_and_releases_a_class_one_bundle(demo_run, capsys)
         assert set(parts) == {"slimpajama", "dclm", "stack"}
         assert manifest(demo_run, f"train.{phase}")["counts"]["kept"] > 0
     bundle = demo_run / "bundle"
-    for path in ("model.yml", "checkpoints/final/model.safetensors", "hf/config.json", "LICENSES"):
+    for path in ("model.yml", "checkpoints/final/model.safetensors", "hf/config.json", "samples/samples.md", "LICENSES"):
         assert (bundle / path).exists(), path
     assert main(["audit", "verify", str(demo_run), "--root", f"data={DATA}"]) == 0
     assert main(["audit", "verify", str(bundle)]) == 0
