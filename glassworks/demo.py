@@ -83,7 +83,7 @@ class Demo:
             click.echo(summary_table(recipe.name, results))
             self.pictures.append(summary_chart(recipe.name, results,
                                                self.workdir / "reports" / f"{recipe.name}-stages.png"))
-            finals[recipe.name] = self.workdir / "corpus" / recipe.name / results[-1].stage
+            finals[recipe.name] = results[-1].out
         return finals
 
     def dedup(self, sources: dict[str, Path]) -> None:

@@ -105,7 +105,7 @@ def add_writer_counts(counts, writer: dict) -> None:
             counts.drop(key.removeprefix("dropped/"), value)
 
 
-class _GzipJsonl:
+class GzipJsonl:
     """Lazily opened, deterministic gzip JSONL file (no file appears when nothing is written)."""
 
     def __init__(self, path: Path):
@@ -139,9 +139,9 @@ class AccountingWriter(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         filename = f"{rank:05d}.jsonl.gz"
         doors = {
-            "kept": _GzipJsonl(self.output_dir / self.shard_name / filename),
-            "dropped": _GzipJsonl(self.output_dir / "dropped" / self.shard_name / filename),
-            "quarantined": _GzipJsonl(self.output_dir / "quarantine" / self.shard_name / filename),
+            "kept": GzipJsonl(self.output_dir / self.shard_name / filename),
+            "dropped": GzipJsonl(self.output_dir / "dropped" / self.shard_name / filename),
+            "quarantined": GzipJsonl(self.output_dir / "quarantine" / self.shard_name / filename),
         }
         try:
             for doc in data:

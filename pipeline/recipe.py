@@ -89,6 +89,7 @@ class StageResult:
     stage: str
     manifest_id: str
     counts: dict[str, dict[str, int]]  # source -> writer counters
+    out: Path | None = None  # the stage's kept documents: <out>/<source>/, dropped/ and quarantine/ beside
 
 
 def load_recipe(path: str | Path) -> RecipeConfig:
@@ -253,7 +254,7 @@ def run_recipe(recipe: RecipeConfig, run_dir: Path, origin: str = "<recipe>", pr
                 if progress is not None:
                     progress(plan.name, job.source, counts)
             rec.output(plan.out)
-        results.append(StageResult(stage=plan.name, manifest_id=rec.manifest_id, counts=per_source))
+        results.append(StageResult(stage=plan.name, manifest_id=rec.manifest_id, counts=per_source, out=plan.out))
     return results
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from glassworks.pipeline.documents import DROP, QUARANTINE, _GzipJsonl, document_json
+from glassworks.pipeline.documents import DROP, QUARANTINE, GzipJsonl, document_json
 from glassworks.pipeline.readers import JsonlDocumentReader
 
 SKIPPED_FOLDERS = frozenset({"dropped", "quarantine", "quarantined"})  # an upstream stage's side doors
@@ -87,7 +87,7 @@ class DedupWriter(PipelineStep):
         self.output_dir = Path(output_dir)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        files: dict[tuple[str, str], _GzipJsonl] = {}
+        files: dict[tuple[str, str], GzipJsonl] = {}
         try:
             for doc in data:
                 source = source_of(doc)
@@ -106,7 +106,7 @@ class DedupWriter(PipelineStep):
                     self.stat_update(f"source/{source}/{counter}")
                 key = (door, source)
                 if key not in files:
-                    files[key] = _GzipJsonl(self.output_dir / door / key[1] / f"{rank:05d}.jsonl.gz")
+                    files[key] = GzipJsonl(self.output_dir / door / key[1] / f"{rank:05d}.jsonl.gz")
                 files[key].write(document_json(doc))
                 yield doc
         finally:

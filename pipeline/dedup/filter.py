@@ -26,7 +26,7 @@ from glassworks.pipeline.dedup.files import source_of
 from glassworks.pipeline.dedup.signatures import quality_score
 from glassworks.pipeline.dedup.spans import SPAN_CACHE, Spans, SpanTable, analyse
 from glassworks.pipeline.dedup.weights import sampling_weight
-from glassworks.pipeline.documents import _GzipJsonl, is_settled, mark_dropped
+from glassworks.pipeline.documents import GzipJsonl, is_settled, mark_dropped
 
 
 class DedupFilter(PipelineStep):
@@ -50,7 +50,7 @@ class DedupFilter(PipelineStep):
             cache = self.work / "spans" / f"{rank:05d}.cache.bin"
             self._offsets = np.load(self.work / "spans" / f"{rank:05d}.offsets.npy")
             self._cache = np.memmap(cache, dtype=SPAN_CACHE, mode="r") if cache.stat().st_size else np.zeros(0, SPAN_CACHE)
-        span_files: dict[str, _GzipJsonl] = {}
+        span_files: dict[str, GzipJsonl] = {}
         summary = {"source": [], "weight": [], "duplicate_fraction": [], "cluster_size": []}
         number = 0
         try:
@@ -102,7 +102,7 @@ class DedupFilter(PipelineStep):
             return
         source = source_of(doc)
         if source not in span_files:
-            span_files[source] = _GzipJsonl(self.output_dir / "spans" / source / f"{rank:05d}.jsonl.gz")
+            span_files[source] = GzipJsonl(self.output_dir / "spans" / source / f"{rank:05d}.jsonl.gz")
         for span in cut:
             record = {"id": doc.id, "source": source, "cluster": meta["cluster"], "reason": "frequent_span", **span}
             span_files[source].write(json.dumps(record, sort_keys=True, ensure_ascii=False))
