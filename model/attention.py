@@ -19,9 +19,13 @@ every layer then calls with ``q [B, Sq, H, D]`` and ``k, v [B, Sk, Hkv, D]``, GQ
 - ``sdpa``: PyTorch scaled_dot_product_attention with ``enable_gqa`` (no repeated KV);
   ``is_causal`` when nothing but causality binds, else a boolean band mask (on CUDA with
   repeated KV heads, which the masked memory-efficient kernel needs). CPU and GPU.
-- ``xformers``: ``memory_efficient_attention`` on CUDA only; GQA as xformers' 5-D grouped
-  layout with expanded (stride-0) KV; packed documents as a block-diagonal causal (local)
-  bias over the flattened batch. Slot masks go to SDPA (one decode query gains nothing).
+- ``xformers``: ``memory_efficient_attention`` on CUDA only; packed documents as a
+  block-diagonal causal (local) bias over the flattened batch. GQA goes in xformers' 5-D
+  grouped layout (stride-0 KV, nothing copied) only where the operators xformers dispatches
+  to take it in the forward *and*, when gradients are needed, the backward pass; otherwise
+  KV heads are repeated into the 4-D layout. (In xformers 0.0.35 every forward op takes the
+  grouped layout and no backward op does: training repeats, inference does not.) Slot masks
+  go to SDPA (one decode query gains nothing).
 - ``flex``: FlexAttention with a block mask from the same predicate (compiled on CUDA;
   on CPU the unfused reference implementation, forward only: torch has no CPU backward).
 """
@@ -154,8 +158,7 @@ class XformersBackend:
     def prepare(self, mask: CausalMask | SlotMask, q_len: int, device) -> AttnFn:
         if isinstance(mask, SlotMask):
             return SdpaBackend().prepare(mask, q_len, device)
-        bias = xformers_bias(mask, q_len, device)
-        return functools.partial(_xformers, bias=bias, packed=mask.segment_ids is not None)
+        return XformersAttention(mask, q_len, device)
 
 
 def xformers_bias(mask: CausalMask, seq_len: int, device=None):
@@ -175,20 +178,81 @@ def xformers_bias(mask: CausalMask, seq_len: int, device=None):
     return bias
 
 
-def _xformers(q, k, v, bias, packed):
-    import xformers.ops as xops
+class XformersAttention:
+    """One forward's xformers attention: the bias, and per input signature (shapes, dtype,
+    whether gradients flow) the layout xformers has operators for, asked once and reused by
+    every layer. Inputs no xformers operator takes (say fp32 with a sliding window, whose
+    cutlass backward has no local bias) go to SDPA rather than failing mid-run."""
 
-    B, S, H, D = q.shape
+    def __init__(self, mask: CausalMask, q_len: int, device):
+        self.mask, self.q_len, self.device = mask, q_len, device
+        self.bias = xformers_bias(mask, q_len, device)
+        self.packed = mask.segment_ids is not None
+        self.layouts: dict[tuple, str | None] = {}
+
+    def __call__(self, q, k, v):
+        import xformers.ops as xops
+
+        B, S, H, D = q.shape
+        needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v))
+        key = (tuple(q.shape), tuple(k.shape), q.dtype, q.device, needs_grad)
+        if key not in self.layouts:
+            self.layouts[key] = xformers_layout(*self._flat(q, k, v), self.bias, needs_grad)
+        layout = self.layouts[key]
+        if layout is None:
+            warnings.warn(f"xformers has no operator for attention inputs {tuple(q.shape)} {q.dtype} with "
+                          f"{type(self.bias).__name__}{' and gradients' if needs_grad else ''}; using SDPA there",
+                          stacklevel=2)
+            return SdpaBackend().prepare(self.mask, self.q_len, self.device)(q, k, v)
+        out = xops.memory_efficient_attention(*_layout(layout, *self._flat(q, k, v)), attn_bias=self.bias)
+        return out.reshape(B, S, H, D)
+
+    def _flat(self, q, k, v):
+        """Packed rows as one long row: block-diagonal biases describe the flattened batch."""
+        if not self.packed:
+            return q, k, v
+        B, S = q.shape[:2]
+        return tuple(t.reshape(1, B * S, *t.shape[2:]) for t in (q, k, v))
+
+
+def _layout(name: str, q, k, v):
+    """``heads``: as given (B, S, H, D) with H == Hkv. ``grouped``: xformers' 5-D layout
+    (B, S, G=Hkv, H/G, D) with the KV expanded with stride 0, nothing copied. ``repeated``:
+    4-D, KV heads repeated so that query head h reads KV head h // (H / Hkv)."""
+    b, s, H, D = q.shape
     Hkv = k.shape[2]
-    if packed:  # block-diagonal biases describe one long row
-        q, k, v = (t.reshape(1, B * S, t.shape[2], D) for t in (q, k, v))
-    b, s = q.shape[:2]
-    if Hkv != H:  # grouped layout (B, S, G=Hkv, H/G, D); KV expanded with stride 0, not copied
+    if name == "grouped":
         q = q.view(b, s, Hkv, H // Hkv, D)
         k = k[:, :, :, None, :].expand(b, s, Hkv, H // Hkv, D)
         v = v[:, :, :, None, :].expand(b, s, Hkv, H // Hkv, D)
-    out = xops.memory_efficient_attention(q, k, v, attn_bias=bias)
-    return out.reshape(B, S, H, D)
+    elif name == "repeated":
+        k, v = k.repeat_interleave(H // Hkv, dim=2), v.repeat_interleave(H // Hkv, dim=2)  # (b, s, H, D)
+    return q, k, v
+
+
+def xformers_layout(q, k, v, bias, needs_grad: bool) -> str | None:
+    """The first layout (``grouped`` before ``repeated`` under GQA, else ``heads``) for which
+    xformers' own dispatch finds a forward operator and, with ``needs_grad``, a backward one
+    (xformers picks that during the forward and fails there when none fits); None when no
+    layout has both. Asking the dispatch follows the capability flags (``SUPPORTS_BMGHK``,
+    dtypes, bias types, head sizes) of whatever xformers is installed instead of assuming
+    them; were its private dispatch API to move, only the repeated layout is tried blind."""
+    candidates = ["heads"] if k.shape[2] == q.shape[2] else ["grouped", "repeated"]
+    try:
+        from xformers.ops.fmha.common import Inputs
+        from xformers.ops.fmha.dispatch import _dispatch_bw, _dispatch_fw
+    except ImportError:
+        return candidates[-1]
+    for name in candidates:
+        inp = Inputs(*_layout(name, q, k, v), attn_bias=bias)
+        try:
+            forward = _dispatch_fw(inp, needs_grad)
+            if needs_grad:  # the LSE format must match between the passes (varlen biases)
+                _dispatch_bw(inp, varlen_lse_packed=forward.VARLEN_LSE_PACKED)
+        except NotImplementedError:
+            continue
+        return name
+    return None
 
 
 class FlexBackend:
@@ -237,14 +301,20 @@ BACKENDS = {"sdpa": SdpaBackend, "xformers": XformersBackend, "flex": FlexBacken
 
 @functools.cache
 def xformers_kernels_available() -> bool:
-    """True when xformers' memory-efficient kernel runs here (a CUDA device and a matching build)."""
+    """True when xformers' memory-efficient kernels run here (a CUDA device and a matching build),
+    backward included: ``auto`` must not pick a backend that dies at the first training step."""
     if not torch.cuda.is_available():
         return False
     try:
-        import xformers.ops as xops
+        import xformers.ops  # noqa: F401 - fails without a matching build
 
-        x = torch.zeros(1, 8, 1, 64, device="cuda", dtype=torch.bfloat16)
-        xops.memory_efficient_attention(x, x, x)
+        # what training runs: grouped-query heads, causal, forward and backward, in bf16
+        q = torch.zeros(1, 16, 4, 64, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+        kv = torch.zeros(1, 16, 2, 64, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+        attend = XformersAttention(CausalMask(), 16, q.device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an SDPA fallback here means xformers does not run
+            attend(q, kv, kv).sum().backward()
         return True
     except Exception:  # noqa: BLE001 - any failure means "not usable here"; auto falls back to sdpa
         return False
