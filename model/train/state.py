@@ -7,7 +7,8 @@
                                   recipe's sha256, the schedule, AdamW's param groups, and the
                                   sha256 of the two files below (checked on load)
         optimizer.safetensors     AdamW state per parameter: "<name>/exp_avg", ".../exp_avg_sq",
-                                  ".../step"
+                                  ".../step" (no tensors before the first update: AdamW has
+                                  none yet, and none is made up for the checkpoint)
         rng.safetensors           torch's CPU (and CUDA) generator state of every rank
 
 Nothing here is pickled, so loading a checkpoint from elsewhere runs no code. The whole
@@ -72,7 +73,7 @@ def save(path: Path, model, optimizer, model_config: ModelConfig, cursor: Cursor
     JSON part of the trainer state; None writes the weights only."""
     options = StateDictOptions(full_state_dict=True, cpu_offload=True)
     tensors = get_model_state_dict(model, options=options)
-    optim = get_optimizer_state_dict(model, optimizer, options=options) if trainer is not None else None
+    optim = optimizer_state(model, optimizer, options) if trainer is not None else None
     rng = _rng_states(env) if trainer is not None else None
     if env.is_main:
         state = CheckpointState(step=cursor.step, tokens_seen=cursor.tokens_seen, phase=cursor.phase,
@@ -84,6 +85,22 @@ def save(path: Path, model, optimizer, model_config: ModelConfig, cursor: Cursor
                 _write_trainer(tmp / TRAINER_DIR, optim, rng, {**trainer, "cursor": asdict(cursor)})
     parallel.barrier(env)
     return path
+
+
+def optimizer_state(model, optimizer, options: StateDictOptions) -> dict:
+    """The optimizer's state dict keyed by parameter name, read without changing the optimizer.
+
+    Before the first update AdamW holds no state, and torch's ``get_optimizer_state_dict``
+    would create it by running a zero-gradient step: Adam's step counter would read 1 at step
+    0, the first real update would use the bias correction of step 2 (about 26 % smaller),
+    and saving a step-0 checkpoint would change the run. An empty state is saved as empty
+    (and ``restore`` leaves it empty)."""
+    if optimizer.state:
+        return get_optimizer_state_dict(model, optimizer, options=options)
+    names = {id(p): name for name, p in parallel.inner(model).named_parameters()}
+    groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [names[id(p)] for p in g["params"]]}
+              for g in optimizer.param_groups]
+    return {"state": {}, "param_groups": groups}
 
 
 def _write_trainer(folder: Path, optim: dict, rng: dict, info: dict) -> None:
@@ -153,7 +170,10 @@ def restore(checkpoint: Path, model, optimizer, env: parallel.Dist) -> dict:
         name, _, field = key.rpartition("/")
         state.setdefault(name, {})[field] = value
     groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in info["param_groups"]]
-    set_optimizer_state_dict(model, optimizer, {"state": state, "param_groups": groups}, options=options)
+    if state:
+        set_optimizer_state_dict(model, optimizer, {"state": state, "param_groups": groups}, options=options)
+    else:  # saved before the first update: torch's setter would first run a zero-gradient step
+        _set_param_groups(optimizer, groups, trainer / OPTIMIZER_FILE)
 
     rng = load_file(str(trainer / RNG_FILE))
     if f"cpu.rank{env.world - 1}" in rng and f"cpu.rank{env.world}" not in rng:  # same rank count
@@ -161,6 +181,16 @@ def restore(checkpoint: Path, model, optimizer, env: parallel.Dist) -> dict:
         if f"cuda.rank{env.rank}" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state(rng[f"cuda.rank{env.rank}"])
     return info
+
+
+def _set_param_groups(optimizer, groups: list[dict], origin: Path) -> None:
+    """The hyperparameters of saved param groups onto a fresh optimizer's, group by group."""
+    if optimizer.state or len(groups) != len(optimizer.param_groups) or any(
+            len(g["params"]) != len(live["params"]) for g, live in zip(groups, optimizer.param_groups)):
+        raise GlassworksError(f"{origin}: holds no optimizer state, and its {len(groups)} param group(s) do not "
+                              "match this fresh optimizer's")
+    for saved, live in zip(groups, optimizer.param_groups):
+        live.update({k: v for k, v in saved.items() if k != "params"})
 
 
 def _recorded(state_file: Path) -> dict:
