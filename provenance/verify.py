@@ -25,6 +25,7 @@ the signed statement against the tree and the auditor's trusted keys.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from glassworks.errors import GlassworksError
@@ -33,8 +34,12 @@ from glassworks.provenance.hashing import merkle_root, sha256_file
 from glassworks.provenance.manifest import load_manifest, manifest_digest, manifest_id, validate_manifest
 from glassworks.provenance.paths import UnsafePath, resolve_inside
 from glassworks.provenance.recorder import MANIFEST_DIR
+from glassworks.provenance.revisions import FILE as REVISIONS_FILE
+from glassworks.provenance.revisions import GIT_METADATA, Claims, Revisions, RevisionsError, check_claims, read_revisions
 from glassworks.provenance.signing import TrustedKeys
 from glassworks.provenance.tree import ATTESTATION_DIR, UNRECORDED_DIRS, TreeIndex
+
+GIT_DIR = ".git"
 
 __all__ = ["FAIL", "PASS", "SKIP", "WARN", "Finding", "UNRECORDED_DIRS", "VerifyReport", "verify_run"]
 
@@ -66,7 +71,11 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
     for rel in nested:
         report.add("paths", SKIP, rel, f"a release bundle inside the run: verify it on its own "
                    f"(glassworks audit verify {run_dir / rel})")
-    index = TreeIndex.build(run_dir, skip=(() if bundle else UNRECORDED_DIRS) + nested, desc="verify: hashing")
+    checkout = bundle and (run_dir / GIT_DIR).exists()  # a clone of a published repository
+    if checkout:
+        report.add("paths", SKIP, f"{GIT_DIR}/", "git's own data of this checkout; not part of the bundle")
+    skip = ((f"{GIT_DIR}/",) if checkout else ()) if bundle else UNRECORDED_DIRS
+    index = TreeIndex.build(run_dir, skip=skip + nested, desc="verify: hashing")
     artifacts = [size for rel, (_, size) in index.files.items() if not rel.startswith(f"{MANIFEST_DIR}/")]
     report.files_hashed, report.bytes_hashed = len(artifacts), sum(artifacts)  # manifests are counted apart
     for rel, why in sorted({**index.odd, **index.unreadable}.items()):
@@ -87,7 +96,8 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
             manifests[manifest["id"]] = (rel, manifest)
 
     archives = prepare_archives(run_dir, index, manifests) if bundle else []
-    resolver = _Resolver(run_dir, index, roots or {}, set(unchecked_roots), bundle, archives)
+    published = _published_revisions(report, run_dir, index, manifests) if bundle else None
+    resolver = _Resolver(run_dir, index, roots or {}, set(unchecked_roots), bundle, archives, published)
     produced: dict[tuple[str, str], str] = {}  # a run file -> the manifest that wrote it
     for mid, (rel, manifest) in manifests.items():
         if bundle and _writes_bundle(manifest):
@@ -113,6 +123,8 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
             report.add("coverage", PASS, rel, "a copy of a recorded artifact")
         elif rel in signed:
             report.add("coverage", PASS, rel, "not in any manifest, but covered by the signed statement")
+        elif published is not None and published.covers(report, rel, key):
+            continue
         else:
             report.add("coverage", FAIL, rel, "file is not recorded by any manifest (added, or its manifest is gone)")
     if bundle:
@@ -203,11 +215,90 @@ def _count_problems(counts: dict) -> list[str]:
     return problems
 
 
+class _Published:
+    """A checkout of one revision of a published repository: the revision map, held against the
+    record (``revisions.check_claims``), and the files publishing adds at the repository root."""
+
+    def __init__(self, run_dir: Path, index: TreeIndex, revisions: Revisions, claims: Claims, recorded: dict):
+        self.run_dir, self.index, self.revisions, self.claims = run_dir, index, revisions, claims
+        self.content_elsewhere = {key: (rel, rev) for rel, key in sorted(recorded.items())
+                                  if (rev := claims.revision_of(rel)) is not None}
+        self._weights: dict[str, str] = {}  # revision -> why its root weights are not its checkpoint's ("" if they are)
+
+    def revision_of(self, rel: str) -> str | None:
+        return self.claims.revision_of(rel)
+
+    def covers(self, report: VerifyReport, rel: str, key: tuple[str, int]) -> bool:
+        """Report ``rel`` (a file no manifest records) when publishing put it there; False otherwise."""
+        if rel == REVISIONS_FILE:
+            ok = not self.claims.problems
+            report.add("coverage", PASS if ok else FAIL, rel, "the published repository's revision map; each claim "
+                       "held against the bundle's record" if ok else "makes claims the record does not bear out (above)")
+            return True
+        if rel in GIT_METADATA:
+            report.add("coverage", SKIP, rel, "git metadata of the published repository (not a bundle file)")
+            return True
+        revision = self.claims.revision
+        export = self.revisions.root_exports.get(revision or "")
+        if "/" in rel or not export or export["files"].get(rel) != key[0]:
+            return False
+        source = export["from"]
+        if not rel.endswith(".safetensors"):
+            report.add("coverage", SKIP, rel, f"written by `glassworks export hf {source}` when revision {revision!r} "
+                       "was published; derived, not recorded, so not checked")
+            return True
+        why = self._root_weights(revision, export)
+        report.add("coverage", FAIL if why else PASS, rel, why or f"the Hugging Face export of {source}: every "
+                   "tensor's bytes are those of the recorded checkpoint")
+        return True
+
+    def _root_weights(self, revision: str, export: dict) -> str:
+        """Why the root weights of ``revision`` are not exactly the tensors of its source checkpoint."""
+        from glassworks.provenance.revisions import tensor_digests
+
+        if revision not in self._weights:
+            source = export["from"]
+            theirs = sorted(r for r in self.index.files if r.startswith(source) and "/" not in r[len(source):]
+                            and r.endswith(".safetensors"))
+            ours = sorted(name for name in export["files"] if name.endswith(".safetensors"))
+            got, want = Counter(), Counter()
+            for files, total in ((ours, got), (theirs, want)):
+                for rel in files:
+                    digests = tensor_digests(self.run_dir / rel)
+                    if isinstance(digests, str):
+                        self._weights[revision] = f"{rel}: {digests}"
+                        return self._weights[revision]
+                    total.update(digests)
+            self._weights[revision] = "" if theirs and got == want else (
+                f"its tensors are not those of {source} ({sum((got - want).values())} differ)")
+        return self._weights[revision]
+
+
+def _published_revisions(report: VerifyReport, run_dir: Path, index: TreeIndex, manifests: dict) -> _Published | None:
+    """The revision map of a published checkout, held against the bundle's record; None without one."""
+    try:
+        revisions = read_revisions(run_dir)
+    except RevisionsError as exc:
+        report.add("coverage", FAIL, REVISIONS_FILE, str(exc).removeprefix(f"{REVISIONS_FILE}: "))
+        return None
+    if revisions is None:
+        return None
+    recorded = {rec["path"]: (rec["sha256"], rec["bytes"]) for _, m in manifests.values() if _writes_bundle(m)
+                for side in ("inputs", "outputs") for rec in m[side]["files"] if rec.get("root", "run") == "run"}
+    claims = check_claims(revisions, set(recorded), set(index.files))
+    for subject, why in claims.problems:
+        report.add("file", FAIL, subject, why, REVISIONS_FILE)
+    for prefix, revision in sorted(claims.here.items()):
+        report.add("file", PASS, prefix, f"the checkpoint of revision {revision!r}, checked here", REVISIONS_FILE)
+    return _Published(run_dir, index, revisions, claims, recorded)
+
+
 class _Resolver:
     """Finds the bytes a record speaks of, and says whether they are the recorded ones."""
 
-    def __init__(self, run_dir: Path, index: TreeIndex, roots: dict, unchecked: set[str], bundle: bool, archives: list):
-        self.run_dir, self.index, self.bundle, self.archives = run_dir, index, bundle, archives
+    def __init__(self, run_dir: Path, index: TreeIndex, roots: dict, unchecked: set[str], bundle: bool, archives: list,
+                 published: _Published | None = None):
+        self.run_dir, self.index, self.bundle, self.archives, self.published = run_dir, index, bundle, archives, published
         self.anchors = {k: Path(v).resolve() for k, v in roots.items()}
         self.unchecked = unchecked - set(self.anchors)
         self.external: dict[tuple[str, str], tuple[str, int] | str] = {}  # hashes of files outside the tree
@@ -223,6 +314,10 @@ class _Resolver:
         want = (rec["sha256"], rec["bytes"])
         if root == "run":
             state = self._in_tree(rel)
+            elsewhere = self.published.revision_of(rel) if state == "missing" and self.published else None
+            if elsewhere and writes_bundle:
+                return Finding("file", SKIP, subject, f"ships on revision {elsewhere!r} of the published repository; "
+                               "not checked here (check out that revision to verify it)", manifest_rel)
             if state == "missing" and self.bundle and not writes_bundle:
                 corpus = rel.startswith(("raw/", "documents/", "corpus/"))  # what regenerate re-runs
                 return self._elsewhere_in_bundle(want, subject, manifest_rel, "not shipped in the bundle" + (
@@ -277,6 +372,10 @@ class _Resolver:
         copies = self.index.by_hash.get(want)
         if copies:
             return Finding("file", PASS, subject, f"shipped as {copies[0]}", manifest_rel)
+        shipped = self.published.content_elsewhere.get(want) if self.published else None
+        if shipped:
+            return Finding("file", SKIP, subject, f"ships as {shipped[0]} on revision {shipped[1]!r} of the published "
+                           "repository; not checked here", manifest_rel)
         if otherwise:
             return Finding("file", SKIP, subject, otherwise, manifest_rel)
         return Finding("file", FAIL, subject, "recorded file is missing", manifest_rel)

@@ -1,6 +1,7 @@
 """`glassworks release`: the release area's command group.
 
-``classify`` imports nothing heavier than PyYAML, jsonschema and the SPDX licence list, so
+``classify`` imports nothing heavier than PyYAML and jsonschema (and reads the MOT's vendored
+licence lists), so
 an auditor can run it on a laptop without torch; ``build`` loads what it needs inside.
 """
 
@@ -28,10 +29,13 @@ def _progress_text(progress: dict[int, float]) -> str:
 @click.argument("model_yml", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line, in order.")
 def classify_command(model_yml: tuple[Path, ...], as_json: bool) -> None:
-    """MOF class and per-class progress of MOF model descriptions (model.yml).
+    """MOF class of model descriptions (model.yml) as the Model Openness Tool computes it,
+    and the strict class, in which every licence must also suit its component's type.
 
-    A file that cannot be read or parsed is explained, not fatal: its line says why and it
-    is Unclassified; the command then exits 1 after the other files.
+    The MOT looks each licence up as one id from its own lists: an SPDX expression such as
+    `MIT AND BSD-2-Clause` is not a licence to it. A file that cannot be read or parsed is
+    explained, not fatal: its line says why and it is Unclassified; the command then exits 1
+    after the other files.
     """
     from glassworks.release.mof import classify_file
     from glassworks.release.mof.components import ROMAN
@@ -43,15 +47,22 @@ def classify_command(model_yml: tuple[Path, ...], as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(result.as_json(), ensure_ascii=False))
             continue
-        click.echo(f"{path}: {result.label} (progress {_progress_text(result.progress)})")
+        click.echo(f"{path}: {result.label} (progress {_progress_text(result.progress)}); "
+                   f"strict: {result.strict_label} (progress {_progress_text(result.strict_progress)})")
         for line in (*result.problems, *result.schema_errors):
             click.echo(f"  problem: {line}")
         for line in result.warnings:
             click.echo(f"  warning: {line}")
+        if not result.readable:
+            continue
         step = result.next_class()
-        if step is not None and result.readable:
+        if step is not None:
             for line in result.gaps(step):
                 click.echo(f"  for Class {ROMAN[step]}: {line}")
+        strict_step = result.next_class(strict=True)
+        if strict_step is not None and result.strict_class != result.mof_class:
+            for line in result.gaps(strict_step, strict=True):
+                click.echo(f"  strictly, for Class {ROMAN[strict_step]}: {line}")
     if unreadable:
         raise GlassworksError(f"{unreadable} of {len(model_yml)} description(s) could not be read (explained above)")
 
@@ -109,20 +120,30 @@ def check_command(bundle: Path, as_json: bool) -> None:
 @release_group.command("publish")
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--to", "target", required=True, metavar="DIR|URL|hf://ORG/NAME",
-              help="A folder (local or fsspec URL) or a Hugging Face repository.")
+              help="A Hugging Face repository, a local folder (a git repository laid out as the Hub one), "
+                   "or another fsspec URL (a plain copy).")
+@click.option("--layout", type=click.Choice(["repo", "copy"]), default=None,
+              help="repo: main plus one branch per intermediate checkpoint (default for the Hub and local "
+                   "folders); copy: every bundle file at its path (default for other URLs).")
 @click.option("--dry-run", is_flag=True, help="Print the exact plan and change nothing.")
-def publish_command(bundle: Path, target: str, dry_run: bool) -> None:
-    """Publish a bundle that passes `release check` and `audit verify`; the Hub gets one
-    branch per intermediate checkpoint (step1000-tokens4M)."""
+def publish_command(bundle: Path, target: str, layout: str | None, dry_run: bool) -> None:
+    """Publish a bundle that passes `release check` and `audit verify`. The Hub and a local
+    folder get the same git layout: main holds the bundle without its intermediate checkpoints,
+    each of which ships on a branch of its own (step1000-tokens4M) made from main;
+    revisions.json says which, so every revision's checkout verifies."""
     from glassworks.release.bundle.publish import plan_publish, publish, refuse_unless_sound, staged
 
     refuse_unless_sound(bundle)
     with staged() as staging:
-        plan = plan_publish(bundle, target, staging)
+        plan = plan_publish(bundle, target, staging, layout)
         for line in plan.lines():
             click.echo(line)
         if dry_run:
             click.echo(f"dry run: {len(plan.steps)} step(s) planned, nothing published")
             return
         publish(plan)
+    if plan.layout == "repo" and not target.startswith("hf://"):
+        revisions = sorted({s.target.rpartition("@")[2] for s in plan.steps if "@" in s.target})
+        click.echo(f"git repository with revisions {', '.join(revisions)}: "
+                   f"git clone --branch REVISION {target} CHECKOUT, then audit verify CHECKOUT")
     click.echo(f"published {bundle} -> {target}")
