@@ -15,6 +15,7 @@ is included without a licence; ``license: null`` or no key means "inherit".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,9 @@ class Description:
     readable: bool = True  # False when not even a YAML mapping came out of it
     problems: list[str] = field(default_factory=list)  # "file:line: what is wrong"
     lines: dict[KeyPath, int] = field(default_factory=dict)  # key path -> 1-based line
+    # unquoted dates (2024-12-15): kept as strings here, but a YAML parser with timestamps
+    # (the MOT's Symfony YAML) reads them as numbers, which its schema then refuses
+    plain_dates: set[KeyPath] = field(default_factory=set)
 
     def where(self, at: KeyPath) -> str:
         probe = at
@@ -108,7 +112,7 @@ def parse_description(text: str, source: str = "<memory>") -> Description:
         loader = _Loader(text)
         node = loader.get_single_node()
         if node is not None:
-            _record_lines(node, (), desc.lines)
+            _record_lines(node, (), desc.lines, desc.plain_dates)
             desc.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -139,16 +143,22 @@ def from_data(data: Any, desc: Description | None = None) -> Description:
     return desc
 
 
-def _record_lines(node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int]) -> None:
+# what YAML 1.1 parsers (PyYAML's SafeLoader, Symfony YAML) take for a timestamp
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}.*)?")
+
+
+def _record_lines(node: yaml.Node, at: KeyPath, lines: dict[KeyPath, int], plain_dates: set[KeyPath]) -> None:
     lines.setdefault(at, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 lines[at + (key_node.value,)] = key_node.start_mark.line + 1
-                _record_lines(value_node, at + (key_node.value,), lines)
+                _record_lines(value_node, at + (key_node.value,), lines, plain_dates)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _record_lines(item, at + (i,), lines)
+            _record_lines(item, at + (i,), lines, plain_dates)
+    elif isinstance(node, yaml.ScalarNode) and node.style is None and _TIMESTAMP.fullmatch(node.value):
+        plain_dates.add(at)
 
 
 def _global_licences(desc: Description) -> dict[str, str]:

