@@ -292,3 +292,11 @@ def test_xformers_model_logits_and_gradients_equal_sdpa(xformers_as_on_cuda, sma
     for got, expected in zip(results["xformers"], results["sdpa"]):
         torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
     assert xformers_as_on_cuda and all(call[2] == 4 for call in xformers_as_on_cuda)  # one per layer, 4-D
+
+
+def test_the_cuda_probe_trains_through_the_xformers_path(xformers_as_on_cuda):
+    from glassworks.model.attention import xformers_trains
+
+    assert xformers_trains(CPU, torch.float16)  # flash attention forward and backward, 4-D
+    assert [call[1] is not None and call[2] for call in xformers_as_on_cuda] == [4]
+    assert not xformers_trains(CPU, torch.float64)  # no operator: SDPA would run, so not "available"
