@@ -185,3 +185,29 @@ def tensor_digests(path: Path) -> Counter | str:
             return out
     except (OSError, ValueError, KeyError, TypeError, struct.error, RecursionError) as exc:
         return f"not a readable safetensors file ({exc})"
+
+
+def bundle_claims(root: Path) -> Claims | None:
+    """The claims of ``root``'s revision map held against its bundle record (the manifests of
+    the stage that wrote the bundle) and its files; None when it has no revision map. Cheap:
+    paths only, no hashing (``audit verify`` checks the bytes)."""
+    from glassworks.errors import GlassworksError
+    from glassworks.provenance.manifest import load_manifest, validate_manifest
+    from glassworks.provenance.paths import walk_files
+    from glassworks.provenance.verify import GIT_DIR, writes_bundle
+
+    root = Path(root)
+    revisions = read_revisions(root)
+    if revisions is None:
+        return None
+    recorded: set[str] = set()
+    for file in sorted((root / "manifests").glob("*.json")):
+        try:
+            manifest = load_manifest(file)
+        except GlassworksError:
+            continue  # audit verify names it
+        if not validate_manifest(manifest) and writes_bundle(manifest):
+            recorded |= {rec["path"] for side in ("inputs", "outputs") for rec in manifest[side]["files"]
+                         if rec.get("root", "run") == "run"}
+    present = {e.rel for e in walk_files(root, skip=(f"{GIT_DIR}/",)) if e.kind == "file"}
+    return check_claims(revisions, recorded, present)

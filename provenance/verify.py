@@ -45,13 +45,16 @@ __all__ = ["FAIL", "PASS", "SKIP", "WARN", "Finding", "UNRECORDED_DIRS", "Verify
 
 
 def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unchecked_roots: tuple[str, ...] = (),
-               trusted: TrustedKeys | None = None, strict: bool = False, repo: str | Path | None = None) -> VerifyReport:
+               trusted: TrustedKeys | None = None, strict: bool = False, repo: str | Path | None = None,
+               allow_unsigned: bool = False) -> VerifyReport:
     """Check everything recorded under ``path`` (a run directory or a bundle).
 
     ``roots`` locates external roots (e.g. ``data``) whose recorded inputs are re-hashed;
     a root that is neither given, nor found in a bundle, nor named in ``unchecked_roots``
     fails, so nothing is accepted unchecked unless the auditor says so. ``trusted`` pins the
-    keys whose signature the auditor accepts; ``strict`` makes warnings fail; ``repo`` is the
+    keys whose signature the auditor accepts: a bundle fails unless its signature verifies with
+    one of them, or ``allow_unsigned`` says to check integrity only (``report.authenticity``
+    then says "not checked"). ``strict`` makes warnings fail; ``repo`` is the
     auditor's own clone of the code, against which a bundle's code archives are compared tree
     for tree.
     """
@@ -100,19 +103,19 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
     resolver = _Resolver(run_dir, index, roots or {}, set(unchecked_roots), bundle, archives, published)
     produced: dict[tuple[str, str], str] = {}  # a run file -> the manifest that wrote it
     for mid, (rel, manifest) in manifests.items():
-        if bundle and _writes_bundle(manifest):
+        if bundle and writes_bundle(manifest):
             continue  # its paths name bundle files, not files of the run the other manifests describe
         for rec in manifest["outputs"]["files"]:
             produced[(rec.get("root", "run"), rec["path"])] = mid
     for mid, (rel, manifest) in sorted(manifests.items()):
-        writes_bundle = bundle and _writes_bundle(manifest)
+        writer = bundle and writes_bundle(manifest)
         for side in ("inputs", "outputs"):
             for rec in manifest[side]["files"]:
-                report.findings.append(resolver.check(rec, rel, writes_bundle))
+                report.findings.append(resolver.check(rec, rel, writer))
         _check_links(report, manifest, rel, manifests, produced)
 
     _check_graph(report, manifests, bundle)
-    signed = check_signature(report, run_dir, index, trusted or TrustedKeys())
+    signed = check_signature(report, run_dir, index, trusted or TrustedKeys(), allow_unsigned)
     recorded = {rec["path"] for _, m in manifests.values() for side in ("inputs", "outputs")
                 for rec in m[side]["files"] if rec.get("root", "run") == "run"}
     recorded_content = resolver.recorded_content(manifests) if bundle else set()
@@ -147,11 +150,14 @@ def _nested_bundles(run_dir: Path) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _writes_bundle(manifest: dict) -> bool:
+def writes_bundle(manifest: dict) -> bool:
     """The stage that wrote the bundle records bundle paths under the run root."""
     name = manifest["stage"]["name"]
     return name == "release" or name.startswith("release.") or any(
         rec["path"] == "model.yml" and rec.get("root", "run") == "run" for rec in manifest["outputs"]["files"])
+
+
+_writes_bundle = writes_bundle  # the name attest.py imports
 
 
 def _check_manifest(report: VerifyReport, file: Path, rel: str) -> dict | None:
@@ -283,7 +289,7 @@ def _published_revisions(report: VerifyReport, run_dir: Path, index: TreeIndex, 
         return None
     if revisions is None:
         return None
-    recorded = {rec["path"]: (rec["sha256"], rec["bytes"]) for _, m in manifests.values() if _writes_bundle(m)
+    recorded = {rec["path"]: (rec["sha256"], rec["bytes"]) for _, m in manifests.values() if writes_bundle(m)
                 for side in ("inputs", "outputs") for rec in m[side]["files"] if rec.get("root", "run") == "run"}
     claims = check_claims(revisions, set(recorded), set(index.files))
     for subject, why in claims.problems:
@@ -401,7 +407,7 @@ def _check_graph(report: VerifyReport, manifests: dict, bundle: bool) -> None:
             report.add("graph", WARN, rel, "records no inputs and no upstream: its lineage starts from nothing recorded")
     if not bundle:
         return
-    writers = [mid for mid, (_, m) in manifests.items() if _writes_bundle(m)]
+    writers = [mid for mid, (_, m) in manifests.items() if writes_bundle(m)]
     if not writers:
         report.add("graph", WARN, f"{MANIFEST_DIR}/", "no manifest of the stage that wrote the bundle (release.*, "
                    "recording model.yml): nothing ties the bundle's own files to the runs")
