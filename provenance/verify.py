@@ -122,12 +122,12 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
     for rel, key in index.files.items():
         if rel.startswith(f"{MANIFEST_DIR}/") or rel in recorded:
             continue
+        if published is not None and published.covers(report, rel, key):
+            continue
         if key in recorded_content:
             report.add("coverage", PASS, rel, "a copy of a recorded artifact")
         elif rel in signed:
             report.add("coverage", PASS, rel, "not in any manifest, but covered by the signed statement")
-        elif published is not None and published.covers(report, rel, key):
-            continue
         else:
             report.add("coverage", FAIL, rel, "file is not recorded by any manifest (added, or its manifest is gone)")
     if bundle:
@@ -246,9 +246,18 @@ class _Published:
             return True
         revision = self.claims.revision
         export = self.revisions.root_exports.get(revision or "")
-        if "/" in rel or not export or export["files"].get(rel) != key[0]:
+        if "/" in rel or not export or rel not in export["files"]:
             return False
         source = export["from"]
+        if export["files"][rel] != key[0]:
+            report.add("coverage", FAIL, rel, f"differs from the export of {source} that {REVISIONS_FILE} lists for "
+                       f"revision {revision!r}")
+            return True
+        copies = [f"{source}{rel}", f"{source}tokenizer/{rel}"]  # export_hf copies the tokenizer files flat
+        if any(self.index.files.get(c) == key for c in copies):
+            report.add("coverage", PASS, rel, f"the root export of revision {revision!r}: a copy of "
+                       f"{next(c for c in copies if self.index.files.get(c) == key)}")
+            return True
         if not rel.endswith(".safetensors"):
             report.add("coverage", SKIP, rel, f"written by `glassworks export hf {source}` when revision {revision!r} "
                        "was published; derived, not recorded, so not checked")
@@ -296,6 +305,9 @@ def _published_revisions(report: VerifyReport, run_dir: Path, index: TreeIndex, 
         report.add("file", FAIL, subject, why, REVISIONS_FILE)
     for prefix, revision in sorted(claims.here.items()):
         report.add("file", PASS, prefix, f"the checkpoint of revision {revision!r}, checked here", REVISIONS_FILE)
+    export = revisions.root_exports.get(claims.revision or "", {})
+    for name in sorted(set(export.get("files", {})) - set(index.files)):
+        report.add("coverage", FAIL, name, f"the root export of revision {claims.revision!r} lists it; missing", REVISIONS_FILE)
     return _Published(run_dir, index, revisions, claims, recorded)
 
 
