@@ -4,6 +4,11 @@ It holds the verdict, a table of checks, every failure and warning with the file
 it names, one row per stage (counts and outputs), the signer, and ``lineage.png``: the
 manifest graph from the raw inputs to the last stage, each box a stage with its counts and
 output files, red where a check failed. The HTML is written here, escaped, with no scripts.
+
+`audit regenerate` writes its own page (``regenerate.md``/``.html``: each stage rebuilt and
+compared, the first divergence, and every recorded file as verified, regenerated or
+unchecked with its reason); ``write_report(..., regenerate=result)`` adds the same section
+to the audit report.
 """
 
 from __future__ import annotations
@@ -11,10 +16,14 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from glassworks.provenance.atomic import atomic_write_text
 from glassworks.provenance.findings import FAIL, PASS, SKIP, WARN, VerifyReport
 from glassworks.provenance.manifest import load_manifest, validate_manifest
+
+if TYPE_CHECKING:
+    from glassworks.provenance.regenerate import RegenerateResult
 
 
 @dataclass(frozen=True)
@@ -165,8 +174,9 @@ def _html(report: VerifyReport, s: dict, picture: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_report(report: VerifyReport, out_dir: str | Path) -> WrittenReport:
-    """Write audit.md, audit.html and lineage.png for a verify report into ``out_dir``."""
+def write_report(report: VerifyReport, out_dir: str | Path, regenerate: RegenerateResult | None = None) -> WrittenReport:
+    """Write audit.md, audit.html and lineage.png for a verify report into ``out_dir``; with
+    ``regenerate``, a section on what was rebuilt and compared too."""
     out_dir = Path(out_dir)
     manifests = _manifests(report.path)
     failing_files = {f.manifest or f.subject for f in report.findings if f.status == FAIL}
@@ -174,6 +184,120 @@ def write_report(report: VerifyReport, out_dir: str | Path) -> WrittenReport:
     picture = lineage_picture(manifests, failing, out_dir / "lineage.png")
     sections = _sections(report, manifests)
     markdown, page = out_dir / "audit.md", out_dir / "audit.html"
-    atomic_write_text(markdown, _markdown(report, sections, picture.name))
-    atomic_write_text(page, _html(report, sections, picture.name))
+    text, body = _markdown(report, sections, picture.name), _html(report, sections, picture.name)
+    if regenerate is not None:
+        text += "\n" + "\n".join(regenerate_markdown(regenerate, level=2)) + "\n"
+        body = body.replace("</body></html>", "\n".join(regenerate_html(regenerate, level=2)) + "</body></html>")
+    atomic_write_text(markdown, text)
+    atomic_write_text(page, body)
     return WrittenReport(markdown, page, picture)
+
+
+# --- audit regenerate ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrittenRegenerateReport:
+    markdown: Path
+    html: Path
+
+
+def _regenerate_rows(result: RegenerateResult) -> list[tuple]:
+    return [(s.stage, s.recorded, s.regenerated or "-", s.files, s.matched, s.verdict()) for s in result.stages]
+
+
+def _regenerate_facts(result: RegenerateResult) -> tuple[str, list[str]]:
+    verdict = result.lines()[-1]
+    facts = [f"Record: {result.source}. Regenerated into: {result.workdir}/run."]
+    if result.train_steps is not None:
+        facts.append(f"Training re-run on the CPU with --train-steps {result.train_steps}: "
+                     f"to {result.train_target or 'nothing (see the train row)'}.")
+    else:
+        facts.append("Training not re-run (give --train-steps N).")
+    facts.append("Manifest ids: " + ("the same as recorded." if result.same_ids else
+                                     "differ from the record (ids hash the code identity: git commit, versions)."))
+    if result.seconds:
+        facts.append("Wall time: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()) + ".")
+    if result.ledger is not None:
+        facts.append(result.ledger.summary() + ".")
+    return verdict, facts
+
+
+def regenerate_markdown(result: RegenerateResult, level: int = 1) -> list[str]:
+    h = "#" * level
+    verdict, facts = _regenerate_facts(result)
+    lines = [f"{h} Regeneration of {result.source}", "", f"**{verdict}**", ""] + [f"- {f}" for f in facts]
+    lines += ["", f"{h}# Stages (data-flow order)", "", "| stage | recorded | regenerated | files | identical | result |",
+              "|---|---|---|---:|---:|---|"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in _regenerate_rows(result)]
+    problems = [(s.stage, f, w) for s in result.stages for f, w in s.problems]
+    notes = [(s.stage, f, w) for s in result.stages for f, w in s.notes]
+    lines += ["", f"{h}# Differences", ""] + ([f"- `{st}` {f'**{f}**: ' if f else ''}{w}" for st, f, w in problems]
+                                               or ["none"])
+    if notes:
+        lines += ["", f"{h}# Byte differences that hold the same thing", ""]
+        lines += [f"- `{st}` **{f}**: {w}" for st, f, w in notes]
+    if result.not_regenerated:
+        lines += ["", f"{h}# Stages not re-run", "", "| manifest | why |", "|---|---|"]
+        lines += [f"| {mid} | {why} |" for mid, why in sorted(result.not_regenerated.items())]
+    if result.ledger is not None:
+        lines += ["", f"{h}# Unchecked files", ""]
+        for reason, files in result.ledger.unchecked().items() or {}:
+            lines += [f"- {reason} ({len(files)}):", *[f"  - `{f}`" for f in files]]
+        if not result.ledger.unchecked():
+            lines.append("none")
+        bad = result.ledger.failures()
+        if bad:
+            lines += ["", f"{h}# Files that fail", ""] + [f"- `{e.subject}` ({e.kind}, {e.stage}): {e.detail}" for e in bad]
+    return lines
+
+
+def regenerate_html(result: RegenerateResult, level: int = 1) -> list[str]:
+    e = html.escape
+    verdict, facts = _regenerate_facts(result)
+
+    def table(head: list[str], rows: list) -> str:
+        out = "<table><tr>" + "".join(f"<th>{e(x)}</th>" for x in head) + "</tr>"
+        return out + "".join("<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in rows) + "</table>"
+
+    h1, h2 = f"h{level}", f"h{level + 1}"
+    parts = [f"<{h1}>Regeneration of {e(str(result.source))}</{h1}>",
+             f"<p class='{'ok' if result.ok else 'bad'}'><b>{e(verdict)}</b></p>",
+             "<ul>" + "".join(f"<li>{e(f)}</li>" for f in facts) + "</ul>",
+             f"<{h2}>Stages (data-flow order)</{h2}>",
+             table(["stage", "recorded", "regenerated", "files", "identical", "result"], _regenerate_rows(result)),
+             f"<{h2}>Differences</{h2}>"]
+    problems = [(s.stage, f, w) for s in result.stages for f, w in s.problems]
+    parts.append(table(["stage", "file", "what differs"], problems) if problems else "<p>none</p>")
+    notes = [(s.stage, f, w) for s in result.stages for f, w in s.notes]
+    if notes:
+        parts += [f"<{h2}>Byte differences that hold the same thing</{h2}>", table(["stage", "file", "why"], notes)]
+    if result.not_regenerated:
+        parts += [f"<{h2}>Stages not re-run</{h2}>",
+                  table(["manifest", "why"], sorted(result.not_regenerated.items()))]
+    if result.ledger is not None:
+        unchecked = result.ledger.unchecked()
+        parts.append(f"<{h2}>Unchecked files</{h2}>")
+        parts.append(table(["reason", "files"], [(r, ", ".join(f)) for r, f in unchecked.items()]) if unchecked
+                     else "<p>none</p>")
+        bad = result.ledger.failures()
+        if bad:
+            parts += [f"<{h2}>Files that fail</{h2}>",
+                      table(["file", "kind", "stage", "detail"], [(x.subject, x.kind, x.stage, x.detail) for x in bad])]
+    return parts
+
+
+_STYLE = ("body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
+          "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}.ok{color:#2e7d32}.bad{color:#b03a2e}")
+
+
+def write_regenerate_report(result: RegenerateResult, out_dir: str | Path) -> WrittenRegenerateReport:
+    """Write regenerate.md and regenerate.html for an `audit regenerate` result into ``out_dir``."""
+    out_dir = Path(out_dir)
+    markdown, page = out_dir / "regenerate.md", out_dir / "regenerate.html"
+    atomic_write_text(markdown, "\n".join(regenerate_markdown(result)) + "\n")
+    atomic_write_text(page, "\n".join([
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>Regeneration of {html.escape(str(result.source))}</title><style>{_STYLE}</style></head><body>",
+        *regenerate_html(result), "</body></html>"]) + "\n")
+    return WrittenRegenerateReport(markdown, page)
