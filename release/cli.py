@@ -113,6 +113,12 @@ def check_command(bundle: Path, as_json: bool) -> None:
     else:
         for line in report.lines():
             click.echo(line)
+        c = report.classification
+        click.echo(f"strict (every licence type-appropriate): {c.strict_label} "
+                   f"(progress {_progress_text(c.strict_progress)})")
+        if not c.mot_accepts:
+            for line in c.problems:
+                click.echo(f"problem: {line}")
     if not report.ok:
         raise GlassworksError(f"{bundle}: release check failed")
 

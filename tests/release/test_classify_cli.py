@@ -15,11 +15,17 @@ def test_json_lines_follow_the_contract_in_order(mof_reference, capsys):
     objects = [json.loads(line) for line in lines]
     assert [o["file"] for o in objects] == [str(f) for f in files]
     assert [o["class"] for o in objects] == ["Class I", "Class III", "Unclassified"]
+    assert [o["strict_class"] for o in objects] == ["Unclassified"] * 3  # Apache-2.0 weights: not a data licence
     for o in objects:
         assert set(o["progress"]) == {"I", "II", "III"}
         assert all(isinstance(v, float) and 0 <= v <= 100 for v in o["progress"].values())
         assert len(o["components"]) == 17
+        assert all(c["reason"] and isinstance(c["counts"], bool) for c in o["components"].values())
     assert objects[1]["progress"] == {"I": 0.0, "II": 60.0, "III": 100.0}
+    weights = objects[1]["components"]["Model parameters (Final)"]
+    assert (weights["counts"], weights["strict_counts"], weights["type_appropriate"]) == (True, False, False)
+    assert objects[1]["warnings"] == [f"Model parameters (Final) (type data): {weights['reason'].split(': ', 1)[1]}"]
+    assert "Apache-2.0 is open" in weights["reason"] and "not type-appropriate for data" in weights["reason"]
 
 
 def test_unreadable_files_are_explained_and_the_rest_still_classified(mof_reference, tmp_path, capsys):
@@ -38,8 +44,11 @@ def test_unreadable_files_are_explained_and_the_rest_still_classified(mof_refere
 def test_text_output_names_what_the_next_class_needs(mof_reference, capsys):
     assert main(["release", "classify", str(mof_reference / "Polyglot-Ko.yml")]) == 0
     out = capsys.readouterr().out
-    assert "Class II (progress III 100.0%, II 100.0%, I 92.9%)" in out
+    assert ("Class II (progress III 100.0%, II 100.0%, I 92.9%); strict: Unclassified (progress III 83.3%, "
+            "II 0.0%, I 0.0%)") in out
     assert "for Class I: Model parameters (Intermediate): missing" in out
+    assert "  warning: Datasets (type data): Apache-2.0 is open" in out
+    assert "strictly, for Class III: Model parameters (Final): counts for the MOT, not strictly" in out
 
 
 def test_classify_does_not_import_torch(mof_reference):
