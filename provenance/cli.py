@@ -142,20 +142,36 @@ def sign_command(path: Path, key_path: Path, passphrase_env: str | None) -> None
               help="Where the raw inputs live (data=DIR); default for a bundle: the data/ of its code archive.")
 @click.option("--recipe-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Folder that {recipe} paths in stage configs point to (default: configs/ of the code).")
+@click.option("--train-steps", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Also re-train on the CPU up to the first released checkpoint at or past step N and compare "
+                   "its weights (and every earlier released checkpoint) bit for bit.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="torch CPU threads for --train-steps (the record leaves the runtime out; the demo trains on 1).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Tasks run at once (outputs do not depend on it).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for regenerate.md and regenerate.html (default: WORKDIR/report).")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
 @click.pass_context
 def regenerate_command(ctx: click.Context, path: Path, workdir: Path, roots: tuple[str, ...], recipe_dir: Path | None,
-                       workers: int, as_json: bool) -> None:
-    """Re-run the corpus stages recorded in PATH's manifests from their raw inputs, and compare
-    every output hash with the record. Exits 0 only when every file matches; otherwise names
-    the first stage and file that diverge."""
+                       train_steps: int | None, threads: int, workers: int, report_dir: Path | None,
+                       as_json: bool) -> None:
+    """Rebuild every data stage recorded in PATH's manifests from the raw inputs (corpus, global
+    dedup, held-out suite, tokenizer, phase mixtures and token shards), optionally training too,
+    and compare every output hash with the record. Every other recorded file is listed as
+    verified (shipped) or unchecked, with the reason. Exits 0 only when every rebuilt file
+    matches; otherwise names the first stage and file that diverge."""
     from glassworks.provenance.regenerate import regenerate
+    from glassworks.provenance.report import write_regenerate_report
 
-    result = regenerate(path, workdir, roots=parse_roots(roots), recipe_dir=recipe_dir, workers=workers)
+    result = regenerate(path, workdir, roots=parse_roots(roots), recipe_dir=recipe_dir, workers=workers,
+                        train_steps=train_steps, threads=threads)
+    written = write_regenerate_report(result, report_dir or workdir / "report")
     if as_json:
-        click.echo(json.dumps(result.as_json(), sort_keys=True))
+        click.echo(json.dumps({**result.as_json(), "report": [str(written.markdown), str(written.html)]}, sort_keys=True))
     else:
-        for line in result.lines():
+        lines = result.lines()
+        for line in lines[:-1]:
             click.echo(line)
+        click.echo(f"report: {written.markdown}  {written.html}")
+        click.echo(lines[-1])  # the verdict comes last
     ctx.exit(0 if result.ok else 1)
