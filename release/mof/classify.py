@@ -21,7 +21,7 @@ therefore never above the MOT's class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -135,7 +135,7 @@ def _gap_line(result: ComponentResult) -> str:
 def judge_component(component: Component, entry: mot.MotEntry | None) -> ComponentResult:
     """The MOT's status for one component (``ModelEvaluator::evaluateComponents``)."""
     if entry is None:
-        return ComponentResult(component, "missing", reason="not listed")
+        return ComponentResult(component, "missing", reason="does not count: not listed in the description")
     kind = component.content_type
     if entry.licence == UNLICENSED:
         why = ("listed as unlicensed" if entry.licence_from == "component"
@@ -186,6 +186,10 @@ def evaluate(desc: Description, schema_errors: list[str] | None = None) -> Class
     reading = mot.read(desc)
     results = {c.name: judge_component(c, reading.entries.get(c.name)) for c in components()}
     listed = {name: r.status != "missing" for name, r in results.items()}
+    report = results[REPORT]
+    if not report.counts and listed[PAPER]:
+        results[REPORT] = replace(report, reason=f"{report.reason}; the research paper takes its place "
+                                  "(Classes III and II count the paper; Class I then needs one component fewer)")
     zero = {1: 0.0, 2: 0.0, 3: 0.0}
     if reading.accepted:
         progress = progress_of({n: r.counts for n, r in results.items()}, listed)

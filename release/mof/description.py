@@ -6,11 +6,10 @@ typo, half a file. ``read_description`` always returns a ``Description``; whatev
 not make sense of becomes a problem line naming the file, the line and the key, and the
 classifier works with what is left (an unreadable component counts as missing).
 
-Licence inheritance (MOF): a component's own ``license`` wins; a component without one
-takes the release's global licence for its content type (``release.license.code``,
-``.data`` or ``.document``), else the distribution-wide one
-(``release.license.distribution``). ``license: unlicensed`` (or empty) means the component
-is included without a licence; ``license: null`` or no key means "inherit".
+``component_entries`` is the forgiving reading (case-insensitive names, the 2024-10
+``license_name``, ``license: null`` inherits) that ``release check`` uses to match listed
+components to files. The class is never computed from it: ``mot.py`` reads a description
+exactly as the Model Openness Tool does.
 """
 
 from __future__ import annotations

@@ -155,3 +155,11 @@ def test_from_data_without_framework_date_is_refused():
     result = evaluate(from_data({"framework": {"name": "Model Openness Framework", "version": "1.0"},
                                  "release": {"name": "m", "producer": "p", "license": {}, "components": []}}))
     assert not result.mot_accepts
+
+
+def test_the_report_says_when_the_paper_takes_its_place():
+    entries = [{"name": n, "license": "CC-BY-4.0" if KINDS[n] == "document" else "CDLA-Permissive-2.0"
+                if KINDS[n] == "data" else "MIT"} for n in ALL if n != "Technical report"]
+    result = classify(_model(entries))
+    assert (result.label, result.strict_label) == ("Class I", "Class I")
+    assert "the research paper takes its place" in result.components["Technical report"].reason
