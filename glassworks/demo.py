@@ -1,8 +1,8 @@
 """`glassworks demo`: the main job on the embedded corpus, from raw bytes to a verified release.
 
 corpus recipes -> global dedup -> tokenizer -> three phase mixtures -> training (tiny preset,
-CPU) -> Hugging Face export and sample outputs -> evaluation sweep -> release bundle -> verify
-+ MOF class.
+CPU) -> Hugging Face export and sample outputs -> evaluation sweep -> release bundle -> signed
+with the maintainer's key (an EC pair in WORKDIR/keys/) -> verified with that key pinned + MOF class.
 
 Every stage is the same public function its own command runs, fed the config files named by
 ``DemoConfig`` (``configs/demo.yaml``); the demo only chains them into one run directory and
@@ -183,12 +183,32 @@ class Demo:
         self.facts["MOF class"] = result.mof_class
         return result
 
-    def verify(self, path: Path, what: str) -> bool:
-        """Verify as an auditor would, and write the audit report (Markdown, HTML, lineage graph)."""
+    def sign(self, bundle: Path):
+        """Sign the bundle as its maintainer: the glassworks attestation and the OpenSSF
+        model_signing signature, with an EC key pair kept in WORKDIR/keys/ (never in the bundle;
+        reused on a later run). Returns what an auditor pins: the key's fingerprint, which the
+        maintainer publishes apart from the bundle."""
+        from glassworks.provenance.attest import sign_tree
+        from glassworks.provenance.signing import TrustedKeys, fingerprint, generate_keypair, load_private_key
+
+        keys = self.workdir / "keys"
+        if not (keys / "signing.key").exists():
+            generate_keypair(keys)
+        key = load_private_key(keys / "signing.key")
+        result = sign_tree(bundle, key)
+        fp = fingerprint(key.public_key())
+        self.say("sign", f"{result.subjects} files signed with {fp} (key pair in {keys})")
+        self.say("sign", f"attestation: {result.envelope}; model_signing: {result.model_signature}")
+        self.facts["signed by"] = fp
+        return TrustedKeys.from_args(fingerprints=(fp,))
+
+    def verify(self, path: Path, what: str, trusted=None) -> bool:
+        """Verify as an auditor would (for the bundle: with the maintainer's key pinned), and write
+        the audit report (Markdown, HTML, lineage graph)."""
         from glassworks.provenance.report import write_report
         from glassworks.provenance.verify import verify_run
 
-        report = verify_run(path, roots={"data": self.data_dir})
+        report = verify_run(path, roots={"data": self.data_dir}, trusted=trusted)
         for finding in report.failures:
             click.echo(f"  {finding.line()}")
         self.say("verify", f"{what}: {report.summary()}")
@@ -226,7 +246,7 @@ def demo(ctx: click.Context, workdir: Path, config_path: Path | None) -> None:
     run.evaluate()
     run_ok = run.verify(run.workdir, "run")
     result = run.release()
-    bundle_ok = run.verify(result.path, "bundle")
+    bundle_ok = run.verify(result.path, "bundle", trusted=run.sign(result.path))
     classified = result.mof_class == config.required_class
 
     click.echo("\nsummary")

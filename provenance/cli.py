@@ -43,9 +43,11 @@ def audit_group() -> None:
 
     Every stage writes a manifest under manifests/; `audit verify` recomputes every hash,
     walks the links between stages, checks the counts, and for a bundle ties every manifest
-    to the shipped code and the MOF description to the files. `audit keygen` and `audit sign`
-    make an ed25519-signed in-toto/SLSA statement; `audit regenerate` re-runs the corpus
-    stages from the raw inputs and compares every output hash.
+    to the shipped code and the MOF description to the files, and a bundle must carry a
+    signature by a key the auditor names. `audit keygen` and `audit sign` make an EC key and
+    sign with it: an in-toto/SLSA statement and an OpenSSF model_signing signature (which
+    `model_signing verify` checks alone); `audit regenerate` re-runs the data stages from the
+    raw inputs and compares every output hash.
     """
 
 
@@ -60,6 +62,11 @@ def audit_group() -> None:
               metavar="PUB", help="Public key (PEM) of the maintainer; a signature by any other key fails.")
 @click.option("--trusted-fingerprint", "fingerprints", multiple=True, metavar="SHA256:HEX",
               help="The maintainer's key by fingerprint, as `audit keygen` printed it.")
+@click.option("--trusted-identity", "identities", multiple=True, metavar="IDENTITY",
+              help="For a Sigstore keyless signature: the signer's identity (e-mail or workflow URI).")
+@click.option("--oidc-issuer", default=None, metavar="URL", help="The OIDC issuer of --trusted-identity.")
+@click.option("--allow-unsigned", is_flag=True,
+              help="Check a bundle's integrity without a trusted signature (its authenticity is then NOT checked).")
 @click.option("--repo", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Your own clone of the code: each code archive in a bundle must be exactly its commit's tree.")
 @click.option("--strict", is_flag=True, help="Warnings fail too (unsigned bundle, unpinned key, dirty code).")
@@ -68,22 +75,26 @@ def audit_group() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="List passing and skipped checks too, not only failures and warnings.")
 @click.pass_context
 def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[str, ...], unchecked: tuple[str, ...],
-                   trusted_keys: tuple[str, ...], fingerprints: tuple[str, ...], repo: Path | None, strict: bool,
+                   trusted_keys: tuple[str, ...], fingerprints: tuple[str, ...], identities: tuple[str, ...],
+                   oidc_issuer: str | None, allow_unsigned: bool, repo: Path | None, strict: bool,
                    report_dir: Path | None, verbose: bool) -> None:
     """Recompute every hash and link recorded under PATH (a run directory or a bundle).
 
     A bundle (model.yml + manifests/) is also checked for: every manifest's code identity
     against the shipped git archive, the files model.yml names, the checkpoints, and the
-    signature in attestation/ (pin the maintainer's key with --trusted-key). Exits 0 only
-    when every check passes; otherwise prints each failing file or record, with the
-    manifest that made the claim, and exits 1.
+    signature in attestation/, which must verify with the maintainer's key (--trusted-key or
+    --trusted-fingerprint) unless --allow-unsigned is given. Exits 0 only when every check
+    passes; otherwise prints each failing file or record, with the manifest that made the
+    claim, and exits 1.
     """
     from glassworks.provenance.signing import TrustedKeys
     from glassworks.provenance.verify import FAIL, WARN, verify_run
 
-    trusted = TrustedKeys.from_args(trusted_keys, fingerprints)
+    trusted = TrustedKeys.from_args(trusted_keys, fingerprints, identities, oidc_issuer)
+    if allow_unsigned and trusted.pinned:
+        raise click.UsageError("--allow-unsigned contradicts a trusted key or identity: give one or the other")
     report = verify_run(path, roots=parse_roots(roots), unchecked_roots=unchecked, trusted=trusted, strict=strict,
-                        repo=repo)
+                        repo=repo, allow_unsigned=allow_unsigned)
     if report_dir is not None:
         from glassworks.provenance.report import write_report
 
@@ -91,6 +102,8 @@ def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[s
     if as_json:
         click.echo(json.dumps(report.as_json(), sort_keys=True))
     else:
+        if report.headline():
+            click.echo(report.headline())
         for finding in report.findings:
             if verbose or finding.status in (FAIL, WARN):
                 click.echo(finding.line())
@@ -107,7 +120,8 @@ def verify_command(ctx: click.Context, path: Path, as_json: bool, roots: tuple[s
 @click.option("--passphrase-env", metavar="VAR", default=None,
               help="Encrypt the private key with the passphrase in this environment variable.")
 def keygen_command(out_dir: Path, name: str, passphrase_env: str | None) -> None:
-    """Make an ed25519 key pair for signing releases; prints the public key's fingerprint."""
+    """Make an EC P-256 key pair for signing releases (the glassworks attestation and the
+    model_signing signature); prints the public key's fingerprint."""
     from glassworks.provenance.signing import generate_keypair
 
     private, public, fp = generate_keypair(out_dir, name, _passphrase(passphrase_env))
@@ -118,20 +132,32 @@ def keygen_command(out_dir: Path, name: str, passphrase_env: str | None) -> None
 
 @audit_group.command("sign")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="The private key from `audit keygen`.")
+@click.option("--key", "key_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The private key from `audit keygen` (an EC key).")
 @click.option("--passphrase-env", metavar="VAR", default=None, help="Environment variable holding the key's passphrase.")
-def sign_command(path: Path, key_path: Path, passphrase_env: str | None) -> None:
+@click.option("--keyless", is_flag=True,
+              help="Sign through Sigstore with your OIDC identity instead of a key (needs the network).")
+@click.option("--repository", metavar="URL", default=None,
+              help="Public URL of the code repository (default: release.repository of model.yml).")
+def sign_command(path: Path, key_path: Path | None, passphrase_env: str | None, keyless: bool,
+                 repository: str | None) -> None:
     """Sign PATH (a bundle or a run directory): every file and manifest, in an in-toto
-    Statement v1 with a SLSA provenance predicate, in a DSSE envelope under PATH/attestation/."""
+    Statement v1 with a SLSA provenance predicate (a DSSE envelope), and an OpenSSF
+    model_signing signature over every file, under PATH/attestation/."""
     from glassworks.provenance.attest import sign_tree
     from glassworks.provenance.signing import load_private_key
 
-    result = sign_tree(path, load_private_key(key_path, _passphrase(passphrase_env)))
-    click.echo(f"signed {result.subjects} files with {result.fingerprint}")
-    click.echo(f"envelope:  {result.envelope}")
-    click.echo(f"statement: {result.statement}")
-    click.echo(f"key:       {result.public_key}")
+    if keyless == (key_path is not None):
+        raise click.UsageError("give --key KEY or --keyless")
+    key = None if keyless else load_private_key(key_path, _passphrase(passphrase_env))
+    result = sign_tree(path, key, repository=repository, keyless=keyless)
+    click.echo(f"signed {result.subjects} files with {result.signer}")
+    if result.envelope:
+        click.echo(f"envelope:   {result.envelope}")
+    click.echo(f"statement:  {result.statement}")
+    if result.public_key:
+        click.echo(f"key:        {result.public_key}")
+    click.echo(f"model_signing: {result.model_signature}")
 
 
 @audit_group.command("regenerate")

@@ -44,6 +44,7 @@ class VerifyReport:
     strict: bool = False  # warnings fail too
     signer: str | None = None  # fingerprint of the key whose signature verified
     signer_pinned: bool = False  # that key is one the auditor trusts
+    authenticity: str = "not checked"  # "verified": signed by a trusted key or identity; or "failed"
 
     @property
     def ok(self) -> bool:
@@ -66,12 +67,25 @@ class VerifyReport:
             out.setdefault(f.check, Counter())[f.status] += 1
         return dict(sorted(out.items(), key=lambda kv: CHECKS.index(kv[0]) if kv[0] in CHECKS else len(CHECKS)))
 
+    def headline(self) -> str | None:
+        """The line an auditor must read first when the maintainer's signature was not checked."""
+        if self.authenticity == "verified":
+            return None
+        if self.authenticity == "failed":
+            return ("AUTHENTICITY FAILED: no signature by a key you trust covers these files as they are "
+                    "(the signature lines below say why)")
+        why = ("--allow-unsigned: the bundle's signature was not checked against a key you trust"
+               if self.kind == "bundle" else "a run directory, checked for integrity only (no trusted key named)")
+        return f"AUTHENTICITY NOT CHECKED ({why}); whoever can write these files could have rewritten them all"
+
     def summary(self) -> str:
         tally = self.tally()
         verdict = "VERIFIED" if self.ok else "FAILED"
         signed = ""
         if self.signer:
             signed = f"; signed by {self.signer}" + (" (trusted)" if self.signer_pinned else " (key not pinned)")
+        if self.authenticity != "verified":
+            signed += f"; authenticity {self.authenticity}"
         return (f"{verdict}: {self.path} ({self.kind}) — {self.manifests} manifests, {self.files_hashed} files "
                 f"({self.bytes_hashed:,} bytes) hashed; {tally[PASS]} checks passed, {tally[FAIL]} failed, "
                 f"{tally[WARN]} warnings, {tally[SKIP]} skipped{signed}")
@@ -88,6 +102,7 @@ class VerifyReport:
             "failures": len(self.failures),
             "signer": self.signer,
             "signer_pinned": self.signer_pinned,
+            "authenticity": self.authenticity,
             "checks": {check: dict(counter) for check, counter in self.by_check().items()},
             "findings": [f.as_json() for f in self.findings],
         }

@@ -1,15 +1,20 @@
-"""ed25519 keys and DSSE envelopes: who vouches for a statement, checkable by anyone.
+"""EC keys and DSSE envelopes: who vouches for a statement, checkable by anyone.
 
 A signature is made over the DSSE pre-authentication encoding (PAE) of the payload and
 its type, as in-toto attestations are signed, so a signature over one payload type can
-never be replayed as another. Keys are PEM files written by ``generate_keypair``: the
-private key (PKCS#8, optionally encrypted with a passphrase) stays with the maintainer,
-the public key (SubjectPublicKeyInfo) travels with what it signed.
+never be replayed as another. Keys are EC (P-256 by default; P-384 and P-521 are read
+too): the curves OpenSSF model_signing signs and verifies with, so one key signs both the
+glassworks attestation and the model_signing signature, and an auditor pins one key.
+ECDSA signatures here are deterministic (RFC 6979): the same statement and key give the
+same envelope bytes. Keys are PEM files written by ``generate_keypair``: the private key
+(PKCS#8, optionally encrypted with a passphrase) stays with the maintainer, the public key
+(SubjectPublicKeyInfo) travels with what it signed.
 
 A signature only says *which key* signed. Anyone who can rewrite a bundle can also replace
 its public key and re-sign, so the key that travels with the bundle is never trusted on its
-own: an auditor pins the maintainer's key (file or fingerprint) obtained elsewhere, and the
-fingerprint, ``SHA256:<hex of the raw 32-byte key>``, is what they compare.
+own: an auditor pins the maintainer's key (file or fingerprint) obtained elsewhere. The
+fingerprint is ``SHA256:`` + the sha256 of the key's DER SubjectPublicKeyInfo, which
+``openssl pkey -pubin -in KEY.pub -outform DER | sha256sum`` reproduces.
 """
 
 from __future__ import annotations
@@ -26,14 +31,15 @@ from glassworks.provenance.atomic import atomic_write_bytes
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 MAX_ENVELOPE_BYTES = 256 << 20  # a statement for 10 000 files is ~2 MB; refuse absurd sizes before parsing
+CURVES = ("secp256r1", "secp384r1", "secp521r1")  # the curves model_signing accepts
 
 
 def _crypto():
     """cryptography is imported on use: `glassworks --help` must stay light."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
 
-    return serialization, ed25519
+    return serialization, ec, hashes
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -43,30 +49,48 @@ def pae(payload_type: str, payload: bytes) -> bytes:
 
 
 def fingerprint(public_key) -> str:
-    serialization, _ = _crypto()
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "SHA256:" + hashlib.sha256(raw).hexdigest()
+    serialization, _, _ = _crypto()
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return "SHA256:" + hashlib.sha256(der).hexdigest()
 
 
 def public_pem(public_key) -> bytes:
-    serialization, _ = _crypto()
+    serialization, _, _ = _crypto()
     return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def _ecdsa(public_key, deterministic: bool = False):
+    """ECDSA with the hash that matches the curve (as model_signing and Sigstore pair them)."""
+    _, ec, hashes = _crypto()
+    digest = {256: hashes.SHA256, 384: hashes.SHA384, 521: hashes.SHA512}[public_key.curve.key_size]()
+    return ec.ECDSA(digest, deterministic_signing=True) if deterministic else ec.ECDSA(digest)
+
+
+def _check_key_type(key, origin: str, public: bool) -> None:
+    _, ec, _ = _crypto()
+    kind = ec.EllipticCurvePublicKey if public else ec.EllipticCurvePrivateKey
+    if not isinstance(key, kind):
+        what = type(key).__name__.removeprefix("_").replace("PrivateKey", "").replace("PublicKey", "")
+        raise GlassworksError(f"{origin}: an {what} key, not an EC key; glassworks signs with EC P-256 keys, which "
+                              "OpenSSF model_signing verifies (make one with `glassworks audit keygen`)")
+    if key.curve.name not in CURVES:
+        raise GlassworksError(f"{origin}: EC curve {key.curve.name} is not one of {', '.join(CURVES)}")
+
+
 def generate_keypair(directory: str | Path, name: str = "signing", passphrase: bytes | None = None) -> tuple[Path, Path, str]:
-    """Write ``<name>.key`` (private, mode 0600) and ``<name>.pub`` into ``directory``.
+    """Write ``<name>.key`` (private, mode 0600) and ``<name>.pub`` (an EC P-256 pair) into ``directory``.
 
     Refuses to overwrite an existing key: losing a release key cannot be undone.
     Returns (private path, public path, fingerprint).
     """
-    serialization, ed25519 = _crypto()
+    serialization, ec, _ = _crypto()
     directory = Path(directory)
     private_path, public_path = directory / f"{name}.key", directory / f"{name}.pub"
     for path in (private_path, public_path):
         if path.exists():
             raise GlassworksError(f"{path}: already exists; refusing to overwrite a key")
     directory.mkdir(parents=True, exist_ok=True)
-    key = ed25519.Ed25519PrivateKey.generate()
+    key = ec.generate_private_key(ec.SECP256R1())
     encryption = (serialization.BestAvailableEncryption(passphrase) if passphrase
                   else serialization.NoEncryption())
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
@@ -78,7 +102,7 @@ def generate_keypair(directory: str | Path, name: str = "signing", passphrase: b
 
 
 def load_private_key(path: str | Path, passphrase: bytes | None = None):
-    serialization, ed25519 = _crypto()
+    serialization, _, _ = _crypto()
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -90,19 +114,17 @@ def load_private_key(path: str | Path, passphrase: bytes | None = None):
         raise GlassworksError(f"{path}: the key is encrypted; give its passphrase (--passphrase-env)") from None
     except ValueError as exc:
         raise GlassworksError(f"{path}: not a PEM private key, or a wrong passphrase ({exc})") from None
-    if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise GlassworksError(f"{path}: an {type(key).__name__}, not an ed25519 key")
+    _check_key_type(key, str(path), public=False)
     return key
 
 
 def parse_public_key(data: bytes, origin: str):
-    serialization, ed25519 = _crypto()
+    serialization, _, _ = _crypto()
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError as exc:
         raise GlassworksError(f"{origin}: not a PEM public key ({exc})") from None
-    if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise GlassworksError(f"{origin}: an {type(key).__name__}, not an ed25519 public key")
+    _check_key_type(key, origin, public=True)
     return key
 
 
@@ -116,29 +138,43 @@ def load_public_key(path: str | Path):
 
 @dataclass(frozen=True)
 class TrustedKeys:
-    """The keys an auditor accepts, by fingerprint. Empty means nothing is pinned."""
+    """What an auditor accepts as the maintainer: public keys (by fingerprint, and the key
+    itself when given as a file) and, for Sigstore keyless signatures, (identity, OIDC issuer)
+    pairs. Empty means nothing is pinned."""
 
     fingerprints: frozenset[str] = frozenset()
+    keys: tuple[bytes, ...] = ()  # PEM of the keys given as files
+    identities: tuple[tuple[str, str], ...] = ()  # (signer identity, OIDC issuer URL)
 
     @classmethod
-    def from_args(cls, key_files: tuple[str | Path, ...] = (), fingerprints: tuple[str, ...] = ()) -> TrustedKeys:
-        found = {fingerprint(load_public_key(p)) for p in key_files}
+    def from_args(cls, key_files: tuple[str | Path, ...] = (), fingerprints: tuple[str, ...] = (),
+                  identities: tuple[str, ...] = (), oidc_issuer: str | None = None) -> TrustedKeys:
+        keys = [load_public_key(p) for p in key_files]
+        found = {fingerprint(k) for k in keys}
         for value in fingerprints:
             value = value.strip()
             hexpart = value.removeprefix("SHA256:").lower()
             if len(hexpart) != 64 or any(c not in "0123456789abcdef" for c in hexpart):
                 raise GlassworksError(f"{value!r}: a key fingerprint is SHA256: followed by 64 hex digits")
             found.add("SHA256:" + hexpart)
-        return cls(frozenset(found))
+        if identities and not oidc_issuer:
+            raise GlassworksError("--trusted-identity needs --oidc-issuer (the issuer of the signer's identity, "
+                                  "e.g. https://github.com/login/oauth)")
+        return cls(frozenset(found), tuple(public_pem(k) for k in keys),
+                   tuple((identity, oidc_issuer) for identity in identities))
 
     @property
     def pinned(self) -> bool:
-        return bool(self.fingerprints)
+        return bool(self.fingerprints or self.identities)
+
+    def public_keys(self) -> list:
+        return [parse_public_key(pem, "trusted key") for pem in self.keys]
 
 
 def sign_envelope(payload: bytes, private_key, payload_type: str = PAYLOAD_TYPE) -> dict:
-    """A DSSE envelope holding ``payload`` with one ed25519 signature; keyid is the fingerprint."""
-    signature = private_key.sign(pae(payload_type, payload))
+    """A DSSE envelope holding ``payload`` with one deterministic ECDSA signature (DER);
+    keyid is the signer's fingerprint."""
+    signature = private_key.sign(pae(payload_type, payload), _ecdsa(private_key.public_key(), deterministic=True))
     return {
         "payload": base64.b64encode(payload).decode("ascii"),
         "payloadType": payload_type,
@@ -188,7 +224,7 @@ def check_envelope(envelope: dict, public_key, payload_type: str = PAYLOAD_TYPE)
         if not isinstance(entry, dict) or not isinstance(entry.get("sig"), str):
             continue
         try:
-            public_key.verify(base64.b64decode(entry["sig"], validate=True), message)
+            public_key.verify(base64.b64decode(entry["sig"], validate=True), message, _ecdsa(public_key))
         except (InvalidSignature, ValueError, TypeError):
             continue
         return EnvelopeCheck(payload, True, key_fp)

@@ -3,7 +3,8 @@
 The corpus run is what `glassworks demo` runs first (the recipes its config lists), run once
 per session. A tiny model is then trained on it for three steps (real checkpoints, an HF
 export, an eval result, each recorded), and `glassworks.release`'s builder assembles the
-bundle: once shipping the corpus shards, once shipping only manifests and recipes.
+bundle: once shipping the corpus shards, once shipping only manifests and recipes. A copy of
+the first is signed with a maintainer's EC key (``signed_bundle``, ``maintainer``).
 """
 
 import json
@@ -15,6 +16,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
+REPOSITORY = "https://github.com/example/glassworks"  # what the release config's `repository:` names
 
 
 def _demo_recipes() -> list[Path]:
@@ -90,7 +92,7 @@ def _build(run: Path, out: Path, ship: str) -> Path:
 
     from glassworks.release.bundle import BundleConfig, build_bundle
 
-    config = BundleConfig()
+    config = BundleConfig(repository=REPOSITORY)
     config = replace(config, corpus=replace(config.corpus, ship=ship, recipes=_demo_recipes()))
     build_bundle(config, run, out, repo=REPO)
     return out
@@ -112,4 +114,32 @@ def manifests_bundle(trained_run, tmp_path_factory) -> Path:
 def bundle(built_bundle, tmp_path) -> Path:
     target = tmp_path / "bundle"
     shutil.copytree(built_bundle, target, symlinks=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def maintainer(tmp_path_factory):
+    """The maintainer's EC key pair: (private path, public path, fingerprint)."""
+    from glassworks.provenance.signing import generate_keypair
+
+    return generate_keypair(tmp_path_factory.mktemp("keys"), "maintainer")
+
+
+@pytest.fixture(scope="session")
+def signed_release(built_bundle, maintainer, tmp_path_factory) -> Path:
+    """The shards bundle, signed by the maintainer (DSSE attestation and model_signing)."""
+    from glassworks.provenance.attest import sign_tree
+    from glassworks.provenance.signing import load_private_key
+
+    target = tmp_path_factory.mktemp("signed") / "bundle"
+    shutil.copytree(built_bundle, target, symlinks=True)
+    sign_tree(target, load_private_key(maintainer[0]))
+    return target
+
+
+@pytest.fixture
+def signed_bundle(signed_release, tmp_path) -> Path:
+    """A copy of the signed bundle that a test may change."""
+    target = tmp_path / "bundle"
+    shutil.copytree(signed_release, target, symlinks=True)
     return target

@@ -1,4 +1,8 @@
-"""A real bundle from the demo's corpus run: it verifies, and tampering with any kind of artifact is named."""
+"""A real bundle from the demo's corpus run: it verifies, and tampering with any kind of artifact is named.
+
+These bundles are unsigned: integrity is checked with ``allow_unsigned`` (--allow-unsigned);
+that an unsigned bundle fails by default is the first test. Signatures: test_signing, test_forgery.
+"""
 
 import io
 import json
@@ -10,12 +14,24 @@ import yaml
 
 from glassworks.cli import main
 from glassworks.provenance import verify_run
+from glassworks.provenance.attest import UNSIGNED
 from glassworks.provenance.manifest import manifest_digest
 from glassworks.provenance.paths import UnsafePath, resolve_inside, unsafe_reason
 
 
 def fails(path: Path, **kw) -> list[str]:
-    return [f.line() for f in verify_run(path, **kw).failures]
+    return [f.line() for f in verify_run(path, allow_unsigned=True, **kw).failures]
+
+
+def test_an_unsigned_bundle_fails_unless_the_auditor_allows_it(bundle, capsys):
+    report = verify_run(bundle)
+    assert not report.ok and report.authenticity == "failed"
+    assert [f.line() for f in report.failures] == [f"FAIL signature attestation/: {UNSIGNED}"]
+    assert main(["audit", "verify", str(bundle)]) == 1
+    capsys.readouterr()
+    assert main(["audit", "verify", str(bundle), "--allow-unsigned"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("AUTHENTICITY NOT CHECKED (--allow-unsigned") and out[-1].startswith("VERIFIED")
 
 
 def flip(path: Path) -> None:
@@ -29,7 +45,7 @@ def manifest_of(bundle: Path, stage: str) -> Path:
 
 
 def test_bundle_verifies_with_every_bundle_check(bundle):
-    report = verify_run(bundle)
+    report = verify_run(bundle, allow_unsigned=True)
     assert report.ok, [f.line() for f in report.failures]
     assert report.kind == "bundle" and report.manifests == len(list((bundle / "manifests").glob("*.json"))) > 15
     checks = report.by_check()
@@ -47,7 +63,7 @@ def test_bundle_verifies_with_every_bundle_check(bundle):
 
 
 def test_bundle_that_ships_only_manifests_names_what_is_not_shipped(manifests_bundle):
-    report = verify_run(manifests_bundle)
+    report = verify_run(manifests_bundle, allow_unsigned=True)
     assert report.ok, [f.line() for f in report.failures]
     skipped = {f.subject for f in report.findings if f.status == "skip"}
     assert "corpus/slimpajama/language/web/00000.jsonl.gz" in skipped and "raw/web/sphinx-docs.warc.gz" in skipped
@@ -91,7 +107,7 @@ def test_tampered_artifact_is_caught_and_named(bundle, kind, capsys):
     flip(bundle / victim)
     lines = fails(bundle)
     assert lines and any(victim in line and "content changed" in line for line in lines), lines
-    assert main(["audit", "verify", str(bundle)]) == 1
+    assert main(["audit", "verify", str(bundle), "--allow-unsigned"]) == 1
     assert victim in capsys.readouterr().out
 
 
@@ -185,7 +201,7 @@ def test_unsafe_paths_are_refused(tmp_path):
 
 def test_the_verifier_never_opens_pickles(bundle):
     (bundle / "checkpoints" / "final" / "optimizer.pt").write_bytes(b"\x80\x04cos\nsystem\n(S'echo pwned'\ntR.")
-    report = verify_run(bundle)
+    report = verify_run(bundle, allow_unsigned=True)
     assert any(f.check == "checkpoint" and f.status == "warn" and "pickle" in f.detail for f in report.findings)
     assert any("checkpoints/final/optimizer.pt" in f.line() and f.check == "coverage" for f in report.failures)
 
@@ -193,7 +209,7 @@ def test_the_verifier_never_opens_pickles(bundle):
 def test_report_in_markdown_and_html_with_a_lineage_picture(bundle, tmp_path, capsys):
     card = component_file(bundle, "Model card")
     flip(bundle / card)
-    assert main(["audit", "verify", str(bundle), "--report", str(tmp_path / "report")]) == 1
+    assert main(["audit", "verify", str(bundle), "--allow-unsigned", "--report", str(tmp_path / "report")]) == 1
     markdown = (tmp_path / "report" / "audit.md").read_text()
     assert markdown.startswith(f"# Audit of {bundle}") and "**FAILED" in markdown
     assert f"**{card}** (claimed by `manifests/release.bundle-" in markdown
@@ -211,7 +227,7 @@ def test_code_archive_is_proven_against_the_auditors_clone(bundle, tmp_path):
 
     repo = Path(__file__).resolve().parents[2]
     archive = next((bundle / "code").glob("*.tar.gz"))
-    assert main(["audit", "verify", str(bundle), "--repo", str(repo)]) == 0
+    assert main(["audit", "verify", str(bundle), "--allow-unsigned", "--repo", str(repo)]) == 0
     with tarfile.open(archive) as src:
         commit = src.pax_headers["comment"]
         members = [(m, src.extractfile(m).read() if m.isfile() else None) for m in src.getmembers()]
@@ -239,4 +255,4 @@ def test_a_bundle_inside_its_run_is_left_to_its_own_verify(corpus_run, manifests
     assert report.ok, [f.line() for f in report.failures]
     assert any(f.subject == "bundle/" and f.status == "skip" and "verify it on its own" in f.detail
                for f in report.findings)
-    assert verify_run(run / "bundle").ok
+    assert verify_run(run / "bundle", allow_unsigned=True).ok

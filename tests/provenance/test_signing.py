@@ -1,7 +1,9 @@
-"""ed25519 signing of a bundle: an in-toto/SLSA statement that verify checks against a pinned key."""
+"""EC signing of a bundle: an in-toto/SLSA statement that verify checks against a pinned key."""
 
 import base64
+import hashlib
 import json
+import shutil
 import stat
 
 import pytest
@@ -9,17 +11,18 @@ import pytest
 from glassworks.cli import main
 from glassworks.errors import GlassworksError
 from glassworks.provenance import verify_run
-from glassworks.provenance.attest import ENVELOPE, PREDICATE_TYPE, PUBLIC_KEY, STATEMENT, STATEMENT_TYPE, sign_tree
+from glassworks.provenance.attest import (BUILD_TYPE_DOC, ENVELOPE, PREDICATE_TYPE, PUBLIC_KEY, STATEMENT,
+                                          STATEMENT_TYPE, sign_tree)
 from glassworks.provenance.manifest import manifest_digest
+from glassworks.provenance.model_signing_io import MODEL_SIG
 from glassworks.provenance.signing import TrustedKeys, generate_keypair, load_private_key, pae
+
+from .conftest import REPO, REPOSITORY
 
 
 @pytest.fixture(scope="module")
-def keys(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("keys")
-    maintainer = generate_keypair(folder, "maintainer")
-    other = generate_keypair(folder, "other")
-    return maintainer, other
+def other(tmp_path_factory):
+    return generate_keypair(tmp_path_factory.mktemp("keys"), "other")
 
 
 def signed(bundle, key):
@@ -28,17 +31,33 @@ def signed(bundle, key):
     return TrustedKeys.from_args((public,))
 
 
-def test_keygen_refuses_to_overwrite_and_keeps_the_key_private(tmp_path, capsys):
+def test_keygen_writes_an_ec_p256_key_kept_private(tmp_path, capsys):
+    from cryptography.hazmat.primitives import serialization
+
     assert main(["audit", "keygen", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "fingerprint: SHA256:" in out
     assert stat.S_IMODE((tmp_path / "signing.key").stat().st_mode) == 0o600
+    key = serialization.load_pem_public_key((tmp_path / "signing.pub").read_bytes())
+    assert key.curve.name == "secp256r1"
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert f"fingerprint: SHA256:{hashlib.sha256(der).hexdigest()}" in out  # what openssl + sha256sum print
     assert main(["audit", "keygen", "--out", str(tmp_path)]) == 1
     assert "refusing to overwrite a key" in capsys.readouterr().err
 
 
-def test_statement_is_in_toto_v1_with_slsa_provenance_of_every_file(bundle, keys):
-    trusted = signed(bundle, keys[0])
+def test_an_ed25519_key_is_refused_with_the_way_out(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    path = tmp_path / "old.key"
+    path.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    with pytest.raises(GlassworksError, match="not an EC key.*audit keygen"):
+        load_private_key(path)
+
+
+def test_statement_is_in_toto_v1_with_slsa_provenance_of_every_file(signed_release, maintainer):
+    bundle = signed_release
     statement = json.loads((bundle / STATEMENT).read_text())
     assert statement["_type"] == STATEMENT_TYPE and statement["predicateType"] == PREDICATE_TYPE
     names = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
@@ -48,95 +67,115 @@ def test_statement_is_in_toto_v1_with_slsa_provenance_of_every_file(bundle, keys
     build = statement["predicate"]["buildDefinition"]
     assert {d.get("name") for d in build["resolvedDependencies"]} >= {"glassworks source", "data:web/sphinx-docs.warc.gz"}
     assert len(build["externalParameters"]["stages"]) == manifests
-    assert statement["predicate"]["runDetails"]["builder"]["id"].startswith("https://")
+    # the builder is the repository at the commit of the code archive the bundle ships
+    commit = next(d["digest"]["gitCommit"] for d in build["resolvedDependencies"] if d.get("name") == "glassworks source")
+    assert statement["predicate"]["runDetails"]["builder"]["id"] == f"{REPOSITORY}@{commit}"
+    assert any(p.name.startswith("code") for p in bundle.iterdir())
+    assert build["buildType"] == f"{REPOSITORY}/blob/main/{BUILD_TYPE_DOC}" and (REPO / BUILD_TYPE_DOC).is_file()
+    source = next(d for d in build["resolvedDependencies"] if d.get("name") == "glassworks source")
+    assert source["uri"] == f"git+{REPOSITORY}@{commit}"
     envelope = json.loads((bundle / ENVELOPE).read_text())
     assert json.loads(base64.b64decode(envelope["payload"])) == statement
-    assert envelope["signatures"][0]["keyid"] == keys[0][2]
-    report = verify_run(bundle, trusted=trusted)
-    assert report.ok and report.signer == keys[0][2] and report.signer_pinned
+    assert envelope["signatures"][0]["keyid"] == maintainer[2]
+    report = verify_run(bundle, trusted=TrustedKeys.from_args((maintainer[1],)))
+    assert report.ok and report.signer == maintainer[2] and report.signer_pinned and report.authenticity == "verified"
     assert not [f for f in report.findings if f.status == "warn" and f.check == "signature"]
-    assert "signed by SHA256:" in report.summary() and "(trusted)" in report.summary()
+    assert "signed by SHA256:" in report.summary() and "(trusted)" in report.summary() and report.headline() is None
 
 
-def test_signing_is_deterministic(bundle, keys):
-    signed(bundle, keys[0])
-    first = (bundle / ENVELOPE).read_bytes()
-    signed(bundle, keys[0])
-    assert (bundle / ENVELOPE).read_bytes() == first
+def test_signing_is_deterministic(signed_bundle, maintainer):
+    first = (signed_bundle / ENVELOPE).read_bytes()
+    signed(signed_bundle, maintainer)
+    assert (signed_bundle / ENVELOPE).read_bytes() == first
 
 
-def test_forged_signature_is_caught(bundle, keys):
-    trusted = signed(bundle, keys[0])
-    envelope = json.loads((bundle / ENVELOPE).read_text())
+def test_signing_needs_a_repository_url(bundle, maintainer, tmp_path):
+    text = (bundle / "model.yml").read_text()
+    (bundle / "model.yml").write_text("\n".join(line for line in text.splitlines() if "repository:" not in line))
+    with pytest.raises(GlassworksError, match="set `repository:` in the release config"):
+        signed(bundle, maintainer)
+    with pytest.raises(GlassworksError, match="must be an https:// URL"):
+        sign_tree(bundle, load_private_key(maintainer[0]), repository="git@host:x.git")
+
+
+def test_forged_signature_is_caught(signed_bundle, maintainer):
+    trusted = TrustedKeys.from_args((maintainer[1],))
+    envelope = json.loads((signed_bundle / ENVELOPE).read_text())
     sig = bytearray(base64.b64decode(envelope["signatures"][0]["sig"]))
-    sig[0] ^= 0x01
+    sig[-1] ^= 0x01
     envelope["signatures"][0]["sig"] = base64.b64encode(bytes(sig)).decode()
-    (bundle / ENVELOPE).write_text(json.dumps(envelope))
-    lines = [f.line() for f in verify_run(bundle, trusted=trusted).failures]
+    (signed_bundle / ENVELOPE).write_text(json.dumps(envelope))
+    lines = [f.line() for f in verify_run(signed_bundle, trusted=trusted).failures]
     assert any(line.startswith(f"FAIL signature {ENVELOPE}: no signature verifies") for line in lines), lines
 
 
-def test_statement_edited_without_the_key_is_caught(bundle, keys):
-    trusted = signed(bundle, keys[0])
-    envelope = json.loads((bundle / ENVELOPE).read_text())
+def test_statement_edited_without_the_key_is_caught(signed_bundle, maintainer):
+    envelope = json.loads((signed_bundle / ENVELOPE).read_text())
     statement = json.loads(base64.b64decode(envelope["payload"]))
     statement["subject"] = statement["subject"][1:]  # drop a file from what the signature covers
     envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
-    (bundle / ENVELOPE).write_text(json.dumps(envelope))
-    assert not verify_run(bundle, trusted=trusted).ok
+    (signed_bundle / ENVELOPE).write_text(json.dumps(envelope))
+    report = verify_run(signed_bundle, trusted=TrustedKeys.from_args((maintainer[1],)))
+    assert not report.ok and report.authenticity == "failed"
 
 
-def test_manifest_forged_and_resigned_with_another_key_is_refused(bundle, keys):
-    trusted = signed(bundle, keys[0])
-    path = next((bundle / "manifests").glob("eval-*.json"))
+def test_manifest_forged_after_signing_is_named(signed_bundle, maintainer):
+    trusted = TrustedKeys.from_args((maintainer[1],))
+    path = next((signed_bundle / "manifests").glob("eval-*.json"))
     forged = json.loads(path.read_text())
     forged["counts"]["in"] = forged["counts"]["kept"] = 3
     forged["digest"] = manifest_digest(forged)
     forged["id"] = f"eval-{forged['digest'][:16]}"
     path.unlink()
-    (bundle / "manifests" / f"{forged['id']}.json").write_text(json.dumps(forged))
-    # forged after signing: the signature no longer covers the manifest set
-    lines = [f.line() for f in verify_run(bundle, trusted=trusted).failures]
+    (signed_bundle / "manifests" / f"{forged['id']}.json").write_text(json.dumps(forged))
+    lines = [f.line() for f in verify_run(signed_bundle, trusted=trusted).failures]
     assert any(f"FAIL signature manifests/{path.name}: signed file is missing" in line for line in lines)
     assert any(f"FAIL signature manifests/{forged['id']}.json: not covered by the signature" in line for line in lines)
-    # re-signed by the forger, who also replaces the public key that travels with the bundle
-    signed(bundle, keys[1])
-    report = verify_run(bundle, trusted=trusted)
-    assert any(f.check == "signature" and f"signed by {keys[1][2]}, which is not a trusted key" in f.detail
-               for f in report.failures)
-    # without a pinned key the signature holds, but verify says the key is not pinned (and --strict fails)
-    loose = verify_run(bundle)
-    assert any(f.status == "warn" and keys[1][2] in f.detail and "pin it" in f.detail for f in loose.findings)
-    assert not verify_run(bundle, strict=True).ok
+    assert any(line.startswith(f"FAIL signature {MODEL_SIG}: model_signing refuses it") for line in lines)
 
 
-def test_pinned_key_on_an_unsigned_bundle_fails_and_fingerprints_work(bundle, keys):
-    assert not verify_run(bundle, trusted=TrustedKeys.from_args((keys[0][1],))).ok
-    signed(bundle, keys[0])
-    assert verify_run(bundle, trusted=TrustedKeys.from_args(fingerprints=(keys[0][2],))).ok
+def test_allow_unsigned_checks_integrity_and_says_authenticity_was_not(signed_bundle, other):
+    signed(signed_bundle, other)  # re-signed by someone: with --allow-unsigned only a warning remains
+    report = verify_run(signed_bundle, allow_unsigned=True)
+    assert report.ok and report.authenticity == "not checked" and report.headline().startswith("AUTHENTICITY NOT CHECKED")
+    assert any(f.status == "warn" and other[2] in f.detail and "pin it" in f.detail for f in report.findings)
+    assert not verify_run(signed_bundle, allow_unsigned=True, strict=True).ok
+
+
+def test_pinned_key_on_an_unsigned_bundle_fails_and_fingerprints_work(bundle, maintainer):
+    assert not verify_run(bundle, trusted=TrustedKeys.from_args((maintainer[1],))).ok
+    signed(bundle, maintainer)
+    assert verify_run(bundle, trusted=TrustedKeys.from_args(fingerprints=(maintainer[2],))).ok
     with pytest.raises(GlassworksError, match="64 hex digits"):
         TrustedKeys.from_args(fingerprints=("SHA256:abc",))
+    with pytest.raises(GlassworksError, match="needs --oidc-issuer"):
+        TrustedKeys.from_args(identities=("someone@example.org",))
 
 
-def test_extra_file_in_attestation_and_added_artifact_are_caught(bundle, keys):
-    trusted = signed(bundle, keys[0])
-    (bundle / "attestation" / "other.sig").write_text("x")
-    (bundle / "checkpoints" / "final" / "extra.json").write_text("{}")
-    lines = [f.line() for f in verify_run(bundle, trusted=trusted).failures]
+def test_extra_file_in_attestation_and_added_artifact_are_caught(signed_bundle, maintainer):
+    (signed_bundle / "attestation" / "other.sig").write_text("x")
+    (signed_bundle / "checkpoints" / "final" / "extra.json").write_text("{}")
+    lines = [f.line() for f in verify_run(signed_bundle, trusted=TrustedKeys.from_args((maintainer[1],))).failures]
     assert any("attestation/other.sig: unexpected in attestation/" in line for line in lines)
     assert any("checkpoints/final/extra.json: not covered by the signature" in line for line in lines)
 
 
-def test_cli_sign_and_verify_run_directory(corpus_run, tmp_path, keys, capsys):
-    import shutil
-
+def test_cli_sign_and_verify_run_directory(corpus_run, tmp_path, maintainer, capsys):
     run = tmp_path / "run"
     shutil.copytree(corpus_run, run)
-    assert main(["audit", "sign", str(run), "--key", str(keys[0][0])]) == 0
-    assert f"with {keys[0][2]}" in capsys.readouterr().out
-    assert (run / PUBLIC_KEY).is_file()
-    argv = ["audit", "verify", str(run), "--unchecked-root", "data", "--trusted-key", str(keys[0][1]), "--json"]
+    (run / "logs").mkdir(exist_ok=True)
+    assert main(["audit", "sign", str(run), "--key", str(maintainer[0])]) == 1
+    assert "--repository URL" in capsys.readouterr().err  # a run has no model.yml to name its repository
+    assert main(["audit", "sign", str(run), "--key", str(maintainer[0]), "--repository", REPOSITORY]) == 0
+    assert f"with {maintainer[2]}" in capsys.readouterr().out
+    assert (run / PUBLIC_KEY).is_file() and (run / MODEL_SIG).is_file()
+    (run / "logs" / "later.log").write_text("a log written after signing is not part of the record\n")
+    argv = ["audit", "verify", str(run), "--unchecked-root", "data", "--trusted-key", str(maintainer[1]), "--json"]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["signer_pinned"] is True and report["checks"]["signature"]["pass"] > 0
+    assert report["authenticity"] == "verified"
+    # a run directory without a pinned key verifies (integrity), and the first line says what was not checked
+    assert main(["audit", "verify", str(run), "--unchecked-root", "data"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("AUTHENTICITY NOT CHECKED (a run directory")
     assert pae("t", b"ab") == b"DSSEv1 1 t 2 ab"

@@ -1,0 +1,156 @@
+"""The OpenSSF model_signing signature of a bundle or run: ``attestation/model.sig``.
+
+model_signing (PyPI ``model-signing``) is the field's tool for signing models: it hashes
+every file of a folder (sha256 per file), puts the list in an in-toto statement of its own
+(predicate ``https://model_signing/signature/v1.0``), signs it as DSSE and writes a Sigstore
+bundle. glassworks calls its public Python API, so an auditor with nothing but model_signing
+installed checks a glassworks bundle with
+
+    model_signing verify key BUNDLE --signature BUNDLE/attestation/model.sig --public_key maintainer.pub
+
+The signature file itself is the one path left out of what it covers; model_signing records
+that in the signed payload, and its CLI leaves out the ``--signature`` path on its own. Left
+out too, by model_signing's defaults that its CLI also applies: ``.git``, ``.gitattributes``,
+``.github`` and ``.gitignore`` at the top; glassworks' own statement covers those, and
+``verify_model_signature`` reports what the signature covers so the two can be compared.
+
+ECDSA in model_signing draws a fresh nonce, so model.sig differs between two signings of the
+same tree (the glassworks envelope does not): both verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from glassworks.errors import GlassworksError
+from glassworks.provenance.tree import ATTESTATION_DIR
+
+MODEL_SIG = ATTESTATION_DIR + "model.sig"
+PREDICATE = "https://model_signing/signature/v1.0"
+
+
+@contextmanager
+def _key_file(private_key):
+    """The key as a PEM file model_signing can read, encrypted with a one-time password:
+    its API takes a path, and an unencrypted copy of a release key never touches the disk."""
+    from cryptography.hazmat.primitives import serialization
+
+    password = secrets.token_bytes(32)
+    folder = tempfile.mkdtemp(prefix="glassworks-key-")
+    try:
+        path = Path(folder) / "signing.key"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.BestAvailableEncryption(password)))
+        yield path, password
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _public_file(pem: bytes):
+    folder = tempfile.mkdtemp(prefix="glassworks-pub-")
+    try:
+        path = Path(folder) / "trusted.pub"
+        path.write_bytes(pem)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _hashing(skip: tuple[str, ...]):
+    from model_signing import hashing
+
+    return hashing.Config().set_ignored_paths(paths=[MODEL_SIG, *(s.rstrip("/") for s in skip)], ignore_git_paths=True)
+
+
+def sign_model(path: Path, private_key=None, *, keyless: bool = False, skip: tuple[str, ...] = ()) -> Path:
+    """Sign every file under ``path`` (but ``skip`` folders and model.sig) with model_signing;
+    write ``attestation/model.sig``. ``keyless`` signs through Sigstore (OIDC identity,
+    Fulcio certificate, Rekor log entry): it needs the network and a browser or ambient
+    credentials, and is not exercised by the tests (they run offline)."""
+    from model_signing import signing
+
+    config = signing.Config().set_hashing_config(_hashing(skip))
+    target = path / MODEL_SIG
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="glassworks-sig-") as scratch:
+        written = Path(scratch) / "model.sig"  # outside the tree while the tree is hashed
+        try:
+            if keyless:
+                config.use_sigstore_signer().sign(path, written)
+            else:
+                with _key_file(private_key) as (key_path, password):
+                    config.use_elliptic_key_signer(private_key=key_path, password=password).sign(path, written)
+        except (ValueError, OSError) as exc:
+            raise GlassworksError(f"{path}: model_signing could not sign ({exc})") from None
+        shutil.copyfile(written, target)
+    return target
+
+
+@dataclass(frozen=True)
+class ModelSignatureCheck:
+    ok: bool
+    problem: str = ""
+    covered: dict[str, str] = field(default_factory=dict)  # file -> sha256, as the signed payload lists them
+    left_out: tuple[str, ...] = ()  # the paths the signature says it does not cover
+
+
+def _readable(exc: Exception) -> str:
+    """model_signing's message, with a hash mismatch said by file name rather than as digest bytes."""
+    text = str(exc)
+    if not text.startswith("Signature mismatch"):
+        return f"{type(exc).__name__}: {text}".rstrip(": ")[:500]
+    parts = [f"{name} changed" for name in re.findall(r"Hash mismatch for \\?'([^'\\]+)\\?'", text)]
+    for kind, names in re.findall(r"(Extra|Missing) files(?: found)? in model \\?'[^'\\]*\\?': ([^\"'\\]*)", text):
+        parts.append(("not signed: " if kind == "Extra" else "signed but missing: ") + names)
+    return "the files differ from what it signed (" + ("; ".join(parts) or text[:300]) + ")"
+
+
+def signed_payload(sig_path: Path) -> dict:
+    """The in-toto statement inside a model_signing signature (read as plain JSON; trust it
+    only after the signature verified)."""
+    bundle = json.loads(sig_path.read_text(encoding="utf-8"))
+    return json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+
+
+def verify_model_signature(path: Path, public_pem: bytes | None = None,
+                           identity: tuple[str, str] | None = None) -> ModelSignatureCheck:
+    """Run model_signing's own verifier on ``path`` with a pinned public key (or, for a keyless
+    signature, a signer identity and OIDC issuer: needs the network, untested here). Never raises
+    on a bad signature; the problem is model_signing's message."""
+    from model_signing import verifying
+
+    sig = path / MODEL_SIG
+    if not sig.is_file() or sig.is_symlink():
+        return ModelSignatureCheck(False, f"no model_signing signature ({MODEL_SIG}); sign with `glassworks audit sign`")
+    config = verifying.Config()
+    try:
+        if identity is not None:
+            config.use_sigstore_verifier(identity=identity[0], oidc_issuer=identity[1])
+            config.set_hashing_config(_hashing(())).verify(path, sig)
+        else:
+            with _public_file(public_pem) as key_path:
+                config.use_elliptic_key_verifier(public_key=key_path)
+                config.set_hashing_config(_hashing(())).verify(path, sig)
+    except Exception as exc:  # model_signing raises ValueError, protobuf and cryptography errors alike
+        return ModelSignatureCheck(False, "model_signing refuses it: " + _readable(exc))
+    try:
+        payload = signed_payload(sig)
+        covered = {r["name"]: r["digest"] for r in payload["predicate"]["resources"] if r.get("algorithm") == "sha256"}
+        left_out = tuple(payload["predicate"]["serialization"].get("ignore_paths", ()))
+    except (KeyError, TypeError, ValueError) as exc:
+        return ModelSignatureCheck(False, f"verified, but its payload is not model_signing's ({exc})")
+    if payload.get("predicateType") != PREDICATE:
+        return ModelSignatureCheck(False, f"predicateType {payload.get('predicateType')!r}, not {PREDICATE}")
+    return ModelSignatureCheck(True, "", covered, left_out)
