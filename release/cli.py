@@ -132,14 +132,16 @@ def check_command(bundle: Path, as_json: bool) -> None:
               help="repo: main plus one branch per intermediate checkpoint (default for the Hub and local "
                    "folders); copy: every bundle file at its path (default for other URLs).")
 @click.option("--dry-run", is_flag=True, help="Print the exact plan and change nothing.")
-def publish_command(bundle: Path, target: str, layout: str | None, dry_run: bool) -> None:
+@click.option("--allow-unsigned", is_flag=True, help="Publish a bundle that is not signed (`audit sign`); its "
+                                                     "checkouts then verify only with `audit verify --allow-unsigned`.")
+def publish_command(bundle: Path, target: str, layout: str | None, dry_run: bool, allow_unsigned: bool) -> None:
     """Publish a bundle that passes `release check` and `audit verify`. The Hub and a local
     folder get the same git layout: main holds the bundle without its intermediate checkpoints,
     each of which ships on a branch of its own (step1000-tokens4M) made from main;
     revisions.json says which, so every revision's checkout verifies."""
     from glassworks.release.bundle.publish import plan_publish, publish, refuse_unless_sound, staged
 
-    refuse_unless_sound(bundle)
+    refuse_unless_sound(bundle, allow_unsigned)
     with staged() as staging:
         plan = plan_publish(bundle, target, staging, layout)
         for line in plan.lines():
