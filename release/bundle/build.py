@@ -163,14 +163,10 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
     datasets = config.licences.datasets or " AND ".join(facts.corpus_licences) or config.licences.parameters
     corpus_ids = sorted(_licence_ids([datasets]))
     croissant.write_croissant(config, record, corpus_ids, date, out_dir / "croissant.json")
-    (out_dir / "corpus" / "README.md").write_text(
-        cards.dataset_card(config, facts, corpus_ids, config.corpus.ship), encoding="utf-8")
     figures = {"stages": report.stage_figure(facts, out_dir / "docs" / "figures" / "corpus-stages.png"),
                "loss": report.loss_figure(facts, out_dir / "docs" / "figures" / "training-loss.png"),
                "run_dir": out_dir / "docs" / "figures" / "run"}
-    if report.paper_ready(facts):
-        (out_dir / "docs" / "paper.md").write_text(report.research_paper(config, facts, corpus_ids), encoding="utf-8")
-    else:
+    if not report.paper_ready(facts):
         warnings.append("no research paper: it reports a trained and evaluated model, and this run has "
                         + ("no final checkpoint" if facts.final is None else "no evaluation results"))
 
@@ -237,12 +233,18 @@ def _classify(config, found, licences, date, out_dir: Path) -> str:
 
 
 def _write_documents(config, facts, out_dir: Path, label: str, licences: dict, figures: dict, commits) -> None:
+    """The technical report, the paper, the data card and the model card, in that order: each
+    names only files already in the bundle (or ``model.yml``, written next), so a document
+    written later may point at one written earlier."""
     docs = _mkdir(out_dir / "docs")
-    (docs / "technical-report.md").write_text(report.technical_report(config, facts, figures, label, commits),
+    (docs / "technical-report.md").write_text(report.technical_report(config, facts, figures, label, commits, out_dir),
                                               encoding="utf-8")
+    if report.paper_ready(facts):
+        (docs / "paper.md").write_text(report.research_paper(config, facts, licences, label, out_dir), encoding="utf-8")
+    (_mkdir(out_dir / "corpus") / "README.md").write_text(cards.dataset_card(config, facts, licences, out_dir),
+                                                          encoding="utf-8")
     if facts.final is not None:
-        (out_dir / "README.md").write_text(cards.model_card(config, facts, label, licences["datasets"]),
-                                           encoding="utf-8")
+        (out_dir / "README.md").write_text(cards.model_card(config, facts, label, licences, out_dir), encoding="utf-8")
 
 
 def _record_config(config: BundleConfig, run_dir: Path) -> dict:
