@@ -8,7 +8,6 @@ import yaml
 
 from glassworks.cli import main
 from glassworks.provenance.hashing import sha256_file
-from glassworks.provenance.verify import verify_run
 from glassworks.release.bundle.publish import plan_publish, staged
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +35,7 @@ def test_build_command_with_shards(trained_run, tmp_path, capsys):
     for rel, digest in _files(trained_run).items():  # every recorded run file travels at its own path
         if rel.startswith(("corpus/", "documents/", "raw/")):
             assert _files(out).get(rel) == digest, rel
-    assert verify_run(out).ok
+    assert main(["audit", "verify", str(out), *_unsigned()]) == 0
 
 
 def test_check_command_json(built, capsys):
@@ -53,20 +52,29 @@ def test_check_command_fails_and_names_the_gap(bundle_copy, capsys):
     assert "absent: Research paper: listed in model.yml, but its files (docs/paper.md) are not in the bundle" in out
 
 
-def test_publish_to_a_folder_copies_every_file_and_the_copy_verifies(built, tmp_path, capsys):
+def _unsigned() -> list[str]:
+    from glassworks.release.cli import publish_command
+
+    return ["--allow-unsigned"] if any(p.name == "allow_unsigned" for p in publish_command.params) else []
+
+
+def test_publish_copy_layout_copies_every_file_and_the_copy_verifies(built, tmp_path, capsys):
     _, bundle = built
     target = tmp_path / "published"
-    assert main(["release", "publish", str(bundle), "--to", str(target)]) == 0
+    assert main(["release", "publish", str(bundle), "--to", str(target), "--layout", "copy", *_unsigned()]) == 0
     assert _files(target) == _files(bundle)
-    assert verify_run(target).ok
-    assert main(["release", "publish", str(bundle), "--to", str(target)]) == 1  # not into a non-empty folder
+    assert main(["audit", "verify", str(target), *_unsigned()]) == 0
+    assert main(["release", "publish", str(bundle), "--to", str(target), "--layout", "copy", *_unsigned()]) == 1
 
 
 def test_publish_dry_run_to_a_folder_changes_nothing(built, tmp_path, capsys):
     _, bundle = built
-    assert main(["release", "publish", str(bundle), "--to", str(tmp_path / "p"), "--dry-run"]) == 0
+    assert main(["release", "publish", str(bundle), "--to", str(tmp_path / "p"), "--dry-run", *_unsigned()]) == 0
     out = capsys.readouterr().out
-    assert f"{bundle}/model.yml -> {tmp_path / 'p'}/model.yml" in out and not (tmp_path / "p").exists()
+    assert f"create_branch {tmp_path / 'p'}@step1-tokens128" in out and not (tmp_path / "p").exists()
+    assert main(["release", "publish", str(bundle), "--to", str(tmp_path / "p"), "--dry-run", "--layout", "copy",
+                 *_unsigned()]) == 0
+    assert f"{bundle}/model.yml -> {tmp_path / 'p'}/model.yml" in capsys.readouterr().out
 
 
 def test_hub_plan_has_main_and_one_branch_per_intermediate_checkpoint(built):
@@ -76,24 +84,26 @@ def test_hub_plan_has_main_and_one_branch_per_intermediate_checkpoint(built):
         repo = "glassworks/tiny-test"
         assert [(s.action, s.target) for s in plan.steps] == [
             ("create_repo", repo),
-            ("upload_folder", f"{repo}@main"), ("upload_folder", f"{repo}@main"),
+            ("upload_folder", f"{repo}@main"), ("upload_folder", f"{repo}@main"), ("upload_folder", f"{repo}@main"),
             ("create_branch", f"{repo}@step1-tokens128"),
             ("upload_folder", f"{repo}@step1-tokens128"), ("upload_folder", f"{repo}@step1-tokens128"),
             ("create_branch", f"{repo}@step2-tokens256"),
             ("upload_folder", f"{repo}@step2-tokens256"), ("upload_folder", f"{repo}@step2-tokens256"),
         ]
-        main = {dst: src for step in plan.steps[1:3] for src, dst in step.files}
+        main = {dst: src for step in plan.steps[1:4] for src, dst in step.files}
         assert main["model.safetensors"] == f"{bundle}/hf/model.safetensors" and "model.yml" in main
         assert main["checkpoints/final/model.safetensors"] and not any(d.startswith("checkpoints/step") for d in main)
+        assert main["revisions.json"].endswith("/revisions/revisions.json")
         assert plan.steps[1].ignore == ("checkpoints/step1/*", "checkpoints/step2/*")
-        branch = {dst: src for step in plan.steps[4:6] for src, dst in step.files}
-        assert branch["glassworks/state.json"] == f"{bundle}/checkpoints/step1/state.json"
+        branch = {dst: src for step in plan.steps[5:7] for src, dst in step.files}
+        assert branch["checkpoints/step1/state.json"] == f"{bundle}/checkpoints/step1/state.json"
         assert json.loads(Path(branch["config.json"]).read_text())["architectures"] == ["MistralForCausalLM"]
-        assert set(branch) == {"config.json", "model.safetensors", "glassworks/config.json",
-                               "glassworks/model.safetensors", "glassworks/state.json"}
+        assert {"config.json", "model.safetensors", "checkpoints/step1/model.safetensors"} <= set(branch)
+        assert plan.revisions.checkpoints == {"checkpoints/step1/": "step1-tokens128",
+                                              "checkpoints/step2/": "step2-tokens256"}
 
 
 def test_publish_refuses_a_bundle_that_fails_its_check(bundle_copy, tmp_path, capsys):
     (bundle_copy / "README.md").unlink()
-    assert main(["release", "publish", str(bundle_copy), "--to", str(tmp_path / "p"), "--dry-run"]) == 1
+    assert main(["release", "publish", str(bundle_copy), "--to", str(tmp_path / "p"), "--dry-run", *_unsigned()]) == 1
     assert "release check fails" in capsys.readouterr().err
