@@ -209,7 +209,8 @@ def _check_raw(manifests: list[dict], data_dir: Path) -> list[StageComparison]:
     """The raw inputs (root ``data``) against the record, each under the first stage that read
     it, before anything runs: a changed raw file is where the bytes part."""
     seen, out = set(), []
-    for m in manifests:
+    first = {"sources": 0, "documents": 1}  # the raw inputs' own stages come first in data-flow order
+    for m in sorted(manifests, key=lambda m: first.get(m["stage"]["name"], 2)):
         problems = []
         for rec in m["inputs"]["files"]:
             if rec.get("root") != "data" or rec["path"] in seen:

@@ -27,6 +27,13 @@ def test_regenerate_the_demo_corpus_from_its_bundle(manifests_bundle, tmp_path, 
     assert all(s["files"] == s["matched"] > 0 for s in result["stages"])
     assert sorted({m.split("-")[0] for m in result["not_regenerated"]}) == ["checkpoint", "eval", "export_hf",
                                                                             "release.bundle"]
+    assert all(result["not_regenerated"].values())  # each with the reason it is not re-run
+    # the corpus shards this bundle does not ship are regenerated; the rest is verified or named
+    files = result["files"]
+    regenerated = sum(s["files"] for s in result["stages"][1:])  # the sources' outputs include the raw snapshot
+    assert files["counts"]["regenerated"] >= regenerated > 0 and not files["failures"]
+    assert all(reason for reason in files["unchecked"])
+    assert (tmp_path / "again" / "report" / "regenerate.html").is_file()
     assert (tmp_path / "again" / "inputs" / "data" / "web" / "sphinx-docs.warc.gz").is_file()
     assert (tmp_path / "again" / "inputs" / "configs" / "stack-optout.txt").is_file()
 
