@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from glassworks.errors import GlassworksError
 from glassworks.provenance.hashing import sha256_file
 from glassworks.provenance.recorder import MANIFEST_DIR, record_stage
-from glassworks.release.bundle import code, components, cards, croissant, mofyml, report
+from glassworks.release.bundle import code, components, cards, croissant, mofyml, report, reuse
 from glassworks.release.bundle.config import BundleConfig
 from glassworks.release.bundle.facts import RunFacts, gather
-from glassworks.release.bundle.records import RunRecord
+from glassworks.release.bundle.records import DataFile, RunRecord
 from glassworks.release.mof import Classification, classify_file
 
 STAGE, STAGE_VERSION = "release.bundle", "1"
@@ -40,7 +40,13 @@ class BundleResult:
 
     @property
     def mof_class(self) -> str:
+        """The class the Model Openness Tool computes for model.yml."""
         return self.classification.label
+
+    @property
+    def strict_class(self) -> str:
+        """The class when every counted licence must also be one the MOT lists for its content type."""
+        return self.classification.strict_label
 
 
 @dataclass
@@ -95,6 +101,27 @@ def _plan(run_dir: Path, record: RunRecord, config: BundleConfig, facts: RunFact
     return plan
 
 
+def _ship_data(run_dir: Path, record: RunRecord, config: BundleConfig, plan: _Plan) -> list[DataFile]:
+    """Add the data files to the plan (the documents trained on and the token shards, unless
+    the config ships manifests only) and return every shipped data file, the evaluation suite's
+    included, at its bundle path. Each must be the bytes its manifest recorded."""
+    shipped = []
+    if config.corpus.ship != "manifests":
+        for item in record.trained_documents() + record.phase_shards():
+            plan.add_file(run_dir / item.run_path, item.bundle_path)
+            shipped.append(item)
+    where = {src.resolve(): dst for dst, src in sorted(plan.copies.items(), reverse=True)}
+    for item in record.eval_suite(config.artifacts.eval_data.as_posix()):
+        dst = where.get((run_dir / item.run_path).resolve())
+        if dst is not None:
+            shipped.append(replace(item, bundle_path=dst))
+    for item in shipped:
+        if sha256_file(run_dir / item.run_path)[0] != item.sha256:
+            raise GlassworksError(f"{run_dir / item.run_path}: differs from what manifest {item.manifest} recorded; "
+                                  f"`glassworks audit verify {run_dir}` says more; a bundle is built from a run that verifies")
+    return shipped
+
+
 def _licence_texts(ids: set[str], texts: Path, out: Path) -> None:
     for spdx in sorted(ids):
         src = texts / f"{spdx}.txt"
@@ -129,6 +156,7 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
                 "uncommitted changes; the bundle ships their commit, not those changes"] if record.dirty() else []
 
     plan = _plan(run_dir, record, config, facts)
+    shipped = _ship_data(run_dir, record, config, plan)
     out_dir.mkdir(parents=True, exist_ok=True)
     for dst, src in sorted(plan.copies.items()):
         target = out_dir / dst
@@ -162,7 +190,8 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
 
     datasets = config.licences.datasets or " AND ".join(facts.corpus_licences) or config.licences.parameters
     corpus_ids = sorted(_licence_ids([datasets]))
-    croissant.write_croissant(config, record, corpus_ids, date, out_dir / "croissant.json")
+    if shipped:
+        croissant.write_croissant(config, record, shipped, out_dir, corpus_ids, date)
     figures = {"stages": report.stage_figure(facts, out_dir / "docs" / "figures" / "corpus-stages.png"),
                "loss": report.loss_figure(facts, out_dir / "docs" / "figures" / "training-loss.png"),
                "run_dir": out_dir / "docs" / "figures" / "run"}
@@ -172,11 +201,15 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
 
     # The class depends on the documents that state it; write them, classify, then fill it in.
     licences = mofyml.licences_by_kind(config, datasets)
+    # every text the documents may name; write_reuse leaves only those model.yml's components use
     _licence_texts(_licence_ids(list(licences.values())), repo / config.licence_texts, _mkdir(out_dir / "LICENSES"))
     label = _settle(config, facts, out_dir, licences, date, figures, commits)
 
     found = components.detect(out_dir)
-    mofyml.write(out_dir / "model.yml", mofyml.description(config, found, licences, date))
+    description = mofyml.description(config, found, licences, date)
+    mofyml.write(out_dir / "model.yml", description)
+    reuse.write_reuse(out_dir, description, config.producer, date[:4], config.licences.document,
+                      repo / config.licence_texts, reuse.source_holders(repo / config.corpus.data_dir))
     classification = classify_file(out_dir / "model.yml")
     if classification.label != label:
         raise GlassworksError(f"internal: documents state {label} but model.yml classifies as {classification.label}")

@@ -3,8 +3,9 @@
 The same detectors write ``model.yml`` at build time and re-check it in ``release check``:
 a component is listed only when its files are in the bundle and are the real thing (code
 components by the modules inside the code archive, checkpoints by their safetensors
-weights, documents by the generated files). Removing a component's files from a built
-bundle makes ``release check`` name exactly that component.
+weights, datasets by the documents trained on, documents by the generated files).
+Removing a component's files from a built bundle makes ``release check`` name exactly that
+component.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glassworks.release.bundle.code import archive_members
+from glassworks.release.bundle.records import DOCUMENT_SUFFIXES, DOCUMENTS_DIR
 
 CODE_DIR = "code"
 IGNORED_MODULES = ("__init__.py", "cli.py")
@@ -102,11 +104,9 @@ def detect(bundle: Path) -> list[Found]:
         found.append(Found("Model metadata", "checkpoints/final/config.json", "parameters"))
     if any(_has_weights(d) for d in sorted(checkpoints.glob("*")) if d.name != "final"):
         found.append(Found("Model parameters (Intermediate)", "checkpoints/", "parameters"))
-    recipes = sorted((bundle / "corpus" / "recipes").glob("*.yaml"))
-    raw_in_bundle = _nonempty(bundle / "raw")
-    raw_in_code = any(m.startswith("data/") and not m.endswith((".py", ".md", ".toml")) for m in members)
-    if recipes and (raw_in_bundle or raw_in_code):
-        found.append(Found("Datasets", "corpus/", "datasets"))
+    documents = bundle / DOCUMENTS_DIR
+    if documents.is_dir() and any(p.name.endswith(DOCUMENT_SUFFIXES) for p in documents.rglob("*") if p.is_file()):
+        found.append(Found("Datasets", "corpus/", "datasets"))  # the documents trained on, not a recipe for them
     data = _eval_data_folder(bundle / "eval")
     if data is not None:
         found.append(Found("Evaluation data", data.relative_to(bundle).as_posix() + "/", "evaluation_data"))

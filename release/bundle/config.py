@@ -15,11 +15,14 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class CorpusConfig:
-    ship: Literal["shards", "manifests"] = "manifests"
-    """``shards``: every file the run's manifests record (raw snapshot, documents, corpus
-    stages, token shards) goes into the bundle, so the whole record verifies byte for byte.
-    ``manifests``: only the stage manifests and the recipes that regenerate the corpus from
-    the raw sources (which travel in the code archive when they are embedded in the repo)."""
+    ship: Literal["documents", "shards", "manifests"] = "documents"
+    """``documents``: the data the model was made from ships under corpus/: the documents the
+    global dedup kept (with their dedup weights) in corpus/documents/<source>/, the token
+    shards of every phase in corpus/tokens/<phase>/; ``audit verify`` matches each against
+    the manifest that recorded it. ``shards``: that, and every other file the run's manifests
+    record (raw snapshot, every corpus stage) at its run path, so the whole record verifies
+    byte for byte. ``manifests``: no data, only the stage manifests and the recipes that
+    regenerate it; the bundle then does not claim the Datasets component."""
     recipes: list[Path] = field(default_factory=lambda: [Path(f"configs/{n}.yaml") for n in ("slimpajama", "dclm", "stack")])
     """Recipe files the corpus was made with; shipped under corpus/recipes/."""
     data_dir: Path = Path("data")
@@ -50,12 +53,14 @@ class ArtifactsConfig:
 
 @dataclass(frozen=True)
 class LicenceConfig:
-    """SPDX licences of each kind of artifact; texts come from ``licence_texts``."""
+    """One SPDX licence id per kind of artifact (the Model Openness Tool looks each up as one
+    id: an expression such as ``MIT AND BSD-2-Clause`` is no licence to it); texts come from
+    ``licence_texts``. The defaults are licences the MOT lists as fit for each kind."""
 
     code: str = "Apache-2.0"
     document: str = "CC-BY-4.0"
-    parameters: str = "CC-BY-4.0"  # weights are data in MOF's sense: an open-data licence
-    datasets: str | None = None  # None: the licences of the raw sources (data_dir/REUSE.toml), joined by AND
+    parameters: str = "CDLA-Permissive-2.0"  # weights and model metadata are data to the MOT: an open-data licence
+    datasets: str | None = "CDLA-Permissive-2.0"  # None: the licences of the raw sources (data_dir/REUSE.toml)
     evaluation_data: str | None = None  # None: as datasets (the demo's tasks are drawn from the same sources)
 
 

@@ -33,12 +33,11 @@ def description(config: BundleConfig, found: list[Found], licences: dict[str, st
         "name": config.name, "version": config.version, "date": date, "type": "language",
         "architecture": "transformer decoder", "treatment": "pre-trained", "origin": config.name,
         "producer": config.producer, "contact": config.contact,
-        "license": {
-            "distribution": {"name": licences["code"], "path": licence_path(licences["code"])},
-            "code": {"name": licences["code"], "path": licence_path(licences["code"])},
-            "data": {"name": licences["parameters"], "path": licence_path(licences["parameters"])},
-            "document": {"name": licences["document"], "path": licence_path(licences["document"])},
-        },
+        # only the licences some listed component carries: the bundle ships no unused licence text
+        "license": {kind: {"name": licences[key], "path": licence_path(licences[key])}
+                    for kind, key in (("distribution", "code"), ("code", "code"), ("data", "parameters"),
+                                      ("document", "document"))
+                    if licences[key] in {e["license"] for e in entries}},
         "components": entries,
     }
     if config.repository:

@@ -21,14 +21,29 @@ DATA = REPO / "data"
 
 
 def _corpus_run(run: Path) -> None:
-    """The demo's slimpajama recipe over the embedded corpus: real documents and manifests."""
+    """The demo's slimpajama recipe over the embedded corpus, its global dedup, a small
+    tokenizer and three small phase mixtures: real documents, token shards and manifests."""
     from dataclasses import replace
 
+    from glassworks.config import from_dict
+    from glassworks.pipeline.dedup.config import DedupConfig
+    from glassworks.pipeline.dedup.run import run_dedup
     from glassworks.pipeline.recipe import check_recipe_file, run_recipe
+    from glassworks.pipeline.tokens import MixtureConfig, TokenizerConfig, build_mixtures, train_tokenizer
 
     path = REPO / "configs" / "slimpajama.yaml"
     recipe = check_recipe_file(path)
-    run_recipe(replace(recipe, raw=replace(recipe.raw, data_dir=DATA)), run, origin=str(path))
+    results = run_recipe(replace(recipe, raw=replace(recipe.raw, data_dir=DATA)), run, origin=str(path))
+    run_dedup(DedupConfig(), {"slimpajama": results[-1].out}, run / "dedup", run)
+    sources = {"slimpajama": ["dedup/kept/slimpajama"]}
+    train_tokenizer(from_dict(TokenizerConfig, {
+        "corpus": {"sources": sources, "weight_key": "dedup.weight"}, "sample": {"bytes": 300_000, "seed": 0},
+        "model": {"vocab_size": 512, "model_max_length": 64}}), run)
+    build_mixtures(from_dict(MixtureConfig, {
+        "corpus": {"sources": sources, "weight_key": "dedup.weight"}, "seed": 0,
+        "packing": {"sequences_per_shard": 64},
+        "phases": [{"name": f"phase{i}", "seq_len": 32 * i, "tokens": 32 * i * 100, "weights": {"slimpajama": 1.0}}
+                   for i in (1, 2, 3)]}), run)
 
 
 def _byte_batches(run: Path, seq: int):
@@ -112,12 +127,13 @@ def trained_run(tmp_path_factory) -> Path:
 
 
 def _bundle_config(**artifacts):
-    """The bundle config the tests build with: the slimpajama recipe only (what the run ran)."""
+    """The bundle config the tests build with: the demo's, with the slimpajama recipe only (what the run ran)."""
     from dataclasses import replace
 
+    from glassworks.config import load_config
     from glassworks.release.bundle import BundleConfig
 
-    config = BundleConfig()
+    config = load_config(REPO / "configs" / "release-demo.yaml", BundleConfig)
     config = replace(config, corpus=replace(config.corpus, recipes=[Path("configs/slimpajama.yaml")]))
     return replace(config, artifacts=replace(config.artifacts, **artifacts)) if artifacts else config
 
