@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import timezone
@@ -38,11 +39,12 @@ from typing import Callable
 
 sys.dont_write_bytecode = True  # keep data/ free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus_sources import (CODE_PLANTS, CODE_REPOS, DOCS_EXCLUDED,  # noqa: E402
-                            DOCS_PACKAGE, DOCS_URL, FORTUNE_CHUNK_CHARS, FORTUNE_DIR,
-                            FORTUNE_FILES, GLASSWORKS, HTML_ROOT, LICENCE_TEXTS, MIRROR_URL,
-                            PACKAGES, RST_MAX_BYTES, RST_MIN_BYTES, SPHINX_COPYRIGHT,
-                            TEXT_PLANTS, WEB_PLANTS, Src, render_sources)
+from corpus_sources import (BIBLE_CHAPTERS, BIBLE_MODULE, BIBLE_NAME,  # noqa: E402
+                            BIBLE_PACKAGE, CODE_PLANTS, CODE_REPOS, DOCS_EXCLUDED, DOCS_PACKAGE,
+                            DOCS_URL, GLASSWORKS, HTML_ROOT, LICENCE_TEXTS, MIRROR_URL, PACKAGES,
+                            PUBLIC_DOMAIN, RST_MAX_BYTES, RST_MIN_BYTES, SPHINX_COPYRIGHT,
+                            TEXT_PLANTS, WEB_PLANTS, Src, public_domain_text, render_sources,
+                            sphinx_notice)
 
 HERE = Path(__file__).resolve().parent
 WARC_NAME = "sphinx-docs.warc.gz"
@@ -245,7 +247,8 @@ def build_rst(b: Build) -> None:
                      "metadata": {"source": DOCS_PACKAGE,
                                   "source_version": b.versions[DOCS_PACKAGE],
                                   "origin": str(path), "license": "BSD-2-Clause",
-                                  "language": "en", "url": f"{DOCS_URL}{rel}.html"}})
+                                  "notice": sphinx_notice(), "language": "en",
+                                  "url": f"{DOCS_URL}{rel}.html"}})
     b.counts["rst_docs"] = len(docs)
     web = set(select_pages())
     b.counts["rst_in_web"] = sum(f"{d['id'].split('/', 1)[1]}.html" in web for d in docs)
@@ -257,44 +260,60 @@ def build_rst(b: Build) -> None:
             "BSD-2-Clause", [SPHINX_COPYRIGHT, GLASSWORKS])
 
 
-def fortune_chunks(text: str) -> list[str]:
-    """Group consecutive fortunes into documents of at least FORTUNE_CHUNK_CHARS.
+def slug(name: str) -> str:
+    """`Eclesiastés` -> `eclesiastes`, `2 Samuel` -> `2-samuel`: ASCII ids for Spanish book names."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
 
-    Single fortunes are mostly one-liners; a realistic document is a few
-    hundred to a few thousand characters, so short ones are joined and a
-    short tail is folded into the previous document.
+
+def chapter_verses(book: str, chapter: int) -> list[str]:
+    """The verses of one chapter as diatheke renders them in plain text, Strong's tags removed.
+
+    Each verse is a line ``<Book> <c>:<v>: <text>``; the module marks a few words with
+    Strong's numbers (``<H1870>``), which are markup, not text. A line that is not a verse
+    continues the one before; the last line names the module.
     """
-    fortunes = [f.strip("\n") for f in re.split(r"^%\n", text, flags=re.M)]
-    chunks, current = [], []
-    for fortune in filter(None, fortunes):
-        current.append(fortune)
-        if sum(len(f) for f in current) >= FORTUNE_CHUNK_CHARS:
-            chunks.append(current)
-            current = []
-    if current:
-        if chunks and sum(len(f) for f in current) < 200:
-            chunks[-1].extend(current)
-        else:
-            chunks.append(current)
-    return ["\n\n".join(c) + "\n" for c in chunks]
+    proc = subprocess.run(["diatheke", "-b", BIBLE_MODULE, "-f", "plain", "-k", f"{book} {chapter}"],
+                          capture_output=True, text=True, check=True)
+    lines = proc.stdout.rstrip("\n").split("\n")
+    if lines[-1] != f"({BIBLE_MODULE})":
+        raise SystemExit(f"build_corpus: diatheke {book} {chapter}: unexpected last line {lines[-1]!r}")
+    verse_re = re.compile(rf"^{re.escape(book)} {chapter}:(\d+): (.*)$")
+    verses: list[str] = []
+    for line in lines[:-1]:
+        match = verse_re.match(line)
+        if match:
+            if int(match.group(1)) != len(verses) + 1:
+                raise SystemExit(f"build_corpus: {book} {chapter}: verse {match.group(1)} out of order")
+            verses.append(match.group(2))
+        elif verses and line.strip():
+            verses[-1] += " " + line
+    if not verses:
+        raise SystemExit(f"build_corpus: diatheke returned no verses for {book} {chapter}")
+    return [" ".join(re.sub(r"\s*<[HG]\d+>", "", v).split()) for v in verses]
 
 
-def build_fortunes(b: Build) -> None:
+def build_bible(b: Build) -> None:
+    """One document per chapter: a heading line, then one numbered verse per line."""
     docs = []
-    for name in FORTUNE_FILES:
-        path = FORTUNE_DIR / name
-        for i, chunk in enumerate(fortune_chunks(path.read_text(encoding="utf-8"))):
-            docs.append({"id": f"fortunes-de/{name}/{i:03d}", "text": chunk,
-                         "metadata": {"source": "fortunes-de",
-                                      "source_version": b.versions["fortunes-de"],
-                                      "origin": str(path), "license": "GPL-2.0-or-later",
-                                      "language": "de"}})
-    b.counts["fortune_docs"] = len(docs)
-    add_text_plants(b, "fortunes", docs)
-    b.write("text/fortunes-de.jsonl", jsonl(docs),
-            f"{b.pkg('fortunes-de')}: `{FORTUNE_DIR}/{{{','.join(FORTUNE_FILES)}}}` "
-            f"({b.counts['fortune_docs']} docs) + planted duplicates",
-            "GPL-2.0-or-later", ["1999-2012 Andreas Tille <tille@debian.org>", GLASSWORKS])
+    for book, spanish, chapters in BIBLE_CHAPTERS:
+        for chapter in chapters:
+            verses = chapter_verses(book, chapter)
+            text = f"{spanish} {chapter}\n\n" + "".join(f"{i} {v}\n" for i, v in enumerate(verses, 1))
+            docs.append({"id": f"{BIBLE_NAME}/{slug(spanish)}/{chapter:03d}", "text": text,
+                         "metadata": {"source": BIBLE_PACKAGE,
+                                      "source_version": b.versions[BIBLE_PACKAGE],
+                                      "origin": f"diatheke -b {BIBLE_MODULE} -f plain -k '{book} {chapter}'",
+                                      "license": PUBLIC_DOMAIN, "notice": public_domain_text(),
+                                      "language": "es"}})
+    b.counts["bible_docs"] = len(docs)
+    add_text_plants(b, "bible", docs)
+    books = ", ".join(f"{spanish} {min(ch)}-{max(ch)}" if len(ch) > 1 else f"{spanish} {ch[0]}"
+                      for _, spanish, ch in BIBLE_CHAPTERS)
+    b.write(f"text/{BIBLE_NAME}.jsonl", jsonl(docs),
+            f"{b.pkg(BIBLE_PACKAGE)}: module `{BIBLE_MODULE}` rendered by {b.pkg('diatheke')} "
+            f"(`diatheke -f plain`), chapters {books} ({b.counts['bible_docs']} docs) + planted duplicates",
+            PUBLIC_DOMAIN, ["Reina and Valera", GLASSWORKS])
 
 
 # --- code: small repositories --------------------------------------------------
@@ -342,6 +361,8 @@ def build_reuse(b: Build) -> None:
         Entry("build_corpus.py", "glassworks: this script", "Apache-2.0", [GLASSWORKS]),
         Entry("corpus_sources.py", "glassworks: the source table `build_corpus.py` reads",
               "Apache-2.0", [GLASSWORKS]),
+        Entry("corpus_release.py", "glassworks: may each source ship in the released training data",
+              "Apache-2.0", [GLASSWORKS]),
         Entry("SOURCES.md", "glassworks: generated by `build_corpus.py`", "CC-BY-4.0",
               [GLASSWORKS])]
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
@@ -366,7 +387,7 @@ def sha256(path: Path) -> str:
 
 def copy_self(b: Build) -> None:
     """--out elsewhere must hold the script too, so the tree is self-describing."""
-    for name in ("build_corpus.py", "corpus_sources.py"):
+    for name in ("build_corpus.py", "corpus_sources.py", "corpus_release.py"):
         if (b.out / name).resolve() != (HERE / name).resolve():
             shutil.copyfile(HERE / name, b.out / name)
 
@@ -380,7 +401,7 @@ def build(out: Path, versions: dict[str, str]) -> Build:
     b = Build(out=out, versions=versions, date=changelog_date(DOCS_PACKAGE))
     build_web(b)
     build_rst(b)
-    build_fortunes(b)
+    build_bible(b)
     build_code(b)
     copy_self(b)
     build_reuse(b)

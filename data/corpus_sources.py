@@ -20,7 +20,7 @@ YAML_COPYRIGHT = "2006-2020, Kirill Simonov <xi@resolvent.net>"
 
 # Every package a rebuild reads from; build_corpus.py refuses to run without them.
 PACKAGES = ("sphinx-doc", "python3-sphinx", "libyaml-dev", "python3-toml", "python3-apt",
-            "debianutils", "fortunes-de", "base-files")
+            "debianutils", "sword-text-sparv", "diatheke", "base-files")
 
 DOCS_PACKAGE = "sphinx-doc"
 HTML_ROOT = Path("/usr/share/doc/sphinx-doc/html")
@@ -38,12 +38,28 @@ DOCS_EXCLUDED = {
 RST_MIN_BYTES = 1000        # leaves out stubs that only `.. include::` another file
 RST_MAX_BYTES = 100_000
 
-FORTUNE_DIR = Path("/usr/share/games/fortunes/de")
-# Prose-like files only; see SOURCES.md for why the others are left out.
-FORTUNE_FILES = ("anekdoten", "bahnhof", "beilagen", "brot", "debian", "dessert", "elefanten",
-                 "hauptgericht", "kalt", "kuchen", "loewe", "murphy", "plaetzchen", "salat",
-                 "sauce", "sprichworte", "stilblueten", "suppe", "tips", "vorspeise", "wusstensie")
-FORTUNE_CHUNK_CHARS = 1000
+# The second language: the Reina-Valera Bible of 1909 (Spanish), public domain. Debian
+# has no German text that is public domain or CC0 (see "Left out"), so the second
+# language moved from German to Spanish. diatheke (the SWORD project's command-line
+# reader) renders the module; one document per chapter.
+BIBLE_PACKAGE = "sword-text-sparv"
+BIBLE_MODULE = "spaRV1909eb"
+BIBLE_DEP5 = "/usr/share/doc/sword-text-sparv/copyright"
+BIBLE_NAME = "reina-valera-1909"
+# (diatheke's English book name, Spanish name for ids and headings, chapters)
+BIBLE_CHAPTERS = [
+    ("Ruth", "Rut", range(1, 5)), ("Jonah", "Jonás", range(1, 5)), ("Esther", "Ester", range(1, 11)),
+    ("Proverbs", "Proverbios", range(1, 32)), ("Ecclesiastes", "Eclesiastés", range(1, 13)),
+    ("James", "Santiago", range(1, 6)),
+    ("Mark", "Marcos", range(1, 17)),
+    # Two pairs of chapters that the Bible itself tells twice, in different words.
+    ("II Samuel", "2 Samuel", [22]), ("Psalms", "Salmos", [14, 18, 53]),
+]
+NATURAL_BIBLE_DUPLICATES = [
+    ("salmos/053", "salmos/014", "one psalm twice, with different wording in places (about 60% of "
+     "the words align), a partial duplicate below the usual near-duplicate thresholds"),
+    ("salmos/018", "2-samuel/022", "David's song of deliverance, told twice (about half the words "
+     "align)")]
 
 
 def sub(pattern: str, repl: str, count: int = 1, literal: bool = True) -> Callable[[str], str]:
@@ -94,10 +110,10 @@ TEXT_PLANTS = [
     ("rst", "sphinx-docs-rst/usage/quickstart", "sphinx-docs-rst/usage/quickstart.dup1", "near",
      "whitespace only: every `.` + two spaces became `.` + one space (33 places)",
      [sub(r"\.  ", ". ", count=33, literal=False)]),
-    ("fortunes", "fortunes-de/hauptgericht/000", "fortunes-de/hauptgericht/000.dup1", "near",
-     "quantity changed: `300 g Lasagnenudeln` -> `250 g Lasagnenudeln`",
-     [sub("300 g Lasagnenudeln", "250 g Lasagnenudeln")]),
-    ("fortunes", "fortunes-de/sprichworte/000", "fortunes-de/sprichworte/000.dup1", "exact",
+    ("bible", "reina-valera-1909/jonas/001", "reina-valera-1909/jonas/001.dup1", "near",
+     "one word changed: `ciudad grande` -> `ciudad muy grande` (verse 2)",
+     [sub("Nínive, ciudad grande", "Nínive, ciudad muy grande")]),
+    ("bible", "reina-valera-1909/rut/001", "reina-valera-1909/rut/001.dup1", "exact",
      "identical text under a new id", []),
 ]
 
@@ -189,6 +205,28 @@ def sphinx_licence(_data: bytes) -> bytes:
             + licence_body(SPHINX_CODE_DEP5, "BSD-2-clause")).encode("utf-8")
 
 
+def sphinx_notice() -> str:
+    """What BSD-2-Clause asks every redistributed copy to retain: holders, conditions, disclaimer.
+
+    Carried in ``metadata.notice`` of each Sphinx document, so a document taken out of
+    the corpus (or out of a released training set) still carries its licence.
+    """
+    files_all = next(st for st in deb822_stanzas(SPHINX_DEP5) if st.get("Files") == ["*"])
+    holders = "\n".join("Copyright " + h.strip() for h in files_all["Copyright"] if h.strip())
+    return (holders + "\nAll rights reserved.\n\n" + licence_body(SPHINX_DEP5, "BSD-2-clause"))
+
+
+PUBLIC_DOMAIN = "LicenseRef-Public-Domain"
+
+
+def public_domain_text() -> str:
+    """The `License: public-domain` paragraph of the Reina-Valera package's `Files: *` stanza."""
+    files_all = next(st for st in deb822_stanzas(BIBLE_DEP5) if st.get("Files") == ["*"])
+    if files_all["License"][0] != "public-domain":
+        raise SystemExit(f"build_corpus: {BIBLE_DEP5} no longer says public-domain")
+    return "\n".join(ln.strip() for ln in files_all["License"][1:]) + "\n"
+
+
 def mit_text() -> bytes:
     body = expat_body(TOML_DEP5)
     return ("MIT License\n\nCopyright (c) <year> <copyright holders>\n\n" + body).encode("utf-8")
@@ -203,12 +241,17 @@ LICENCE_TEXTS = {
     "BSD-2-Clause": bsd2_text,
     "GPL-2.0-or-later": lambda: Path("/usr/share/common-licenses/GPL-2").read_bytes(),
     "MIT": mit_text,
+    PUBLIC_DOMAIN: lambda: ("Public domain\n\nThe text of the Reina-Valera Bible of 1909 is in the public "
+                            "domain. Statement of its\npublisher, eBible.org, as Debian's sword-text-sparv "
+                            "package records it:\n\n" + public_domain_text()).encode("utf-8"),
 }
 LICENCE_ORIGINS = {
     "BSD-2-Clause": "sphinx-doc: `License: BSD-2-clause` paragraph of "
                     "`/usr/share/doc/sphinx-doc/copyright` under the SPDX template's title "
                     "and copyright line",
     "GPL-2.0-or-later": "base-files: `/usr/share/common-licenses/GPL-2`, verbatim",
+    PUBLIC_DOMAIN: "sword-text-sparv: `License: public-domain` paragraph of "
+                   "`/usr/share/doc/sword-text-sparv/copyright`, under a title line",
     "MIT": "python3-toml: `License: Expat` paragraph of `/usr/share/doc/python3-toml/copyright` "
            "(its missing last line `THE SOFTWARE.` restored) under the SPDX template's title "
            "and copyright line",
@@ -284,28 +327,31 @@ CODE_REPOS = {
 # --- SOURCES.md -------------------------------------------------------------------
 
 LEFT_OUT = """\
-- **fortunes-es** is left out: its copyright file puts only the collecting
-  *programs* under the GPL and says the fortune texts are "presumed to be in
-  the public domain" -- a presumption, not a licence from the quoted authors.
-- **fortunes-it** is left out: its policy says the files "are not copyrighted,
-  since they are a collection of quotations of which, almost entirely, we are
-  not authors" and asks users to "consider this package freeware (public
-  domain)"; again no grant from the people quoted.
-- **fortunes-de** files left out although Debian declares the whole package
-  GPL-2+: `zitate`, `fussball`, `letzteworte` and `mathematiker` (quotations
-  credited to named, partly living people), `woerterbuch` (credits Douglas
-  Adams and John Lloyd's book), `gedichte` (poems credited to Robert Gernhardt,
-  Heinz Erhardt and Bettina Wegner, still in copyright), `kinderzitate`
-  (quotes a published collection of school-essay bloopers), the chat and
-  Usenet logs `infodrom`, `linuxtag` and `channel-debian.fortunes` (lines of
-  named people), `asciiart` (not prose); the remaining files were simply not
-  needed for a small sample. The kept files are recipes, Debian tips,
-  proverbs and anonymous jokes and anecdotes; none credits a named author.
-- What remains is still worth knowing about: the upstream README of
-  fortunes-de says the database "was compiled from several postings in
-  usenet, open mailing lists as well as web pages" and then puts it under the
-  GPL; the corpus records what Debian declares (`GPL-2.0-or-later`, `Files: *`
-  in `/usr/share/doc/fortunes-de/copyright`).
+- **fortunes-de** (German, until December 2026 the second language): Debian
+  declares the package `GPL-2.0-or-later` (`Files: *` in
+  `/usr/share/doc/fortunes-de/copyright`), and its upstream README says the
+  database "was compiled from several postings in usenet, open mailing lists as
+  well as web pages". GPL text cannot be released inside training data under a
+  permissive data licence, and the sayings' own authors never licensed them.
+- **German text that is public domain or CC0** was looked for and not found in
+  Debian 12 or on PyPI: the German documentation packages (`maint-guide-de`,
+  `debian-faq-de`, `debian-reference-de`, `udo-doc-de`, `debian-edu-doc-de`) are
+  GPL or carry a verbatim-copying licence, `ubuntu-packaging-guide-html-de` is
+  CC-BY-SA-3.0, the typing-tutor texts (`klavaro`: German Wikipedia paragraphs
+  declared GPL-3+) and word lists (`wngerman`, `diceware`) are GPL or not prose,
+  and Debian packages no German Bible. The Reina-Valera Bible of 1909, whose
+  Debian copyright file says "This work is not copyrighted. It is in the Public
+  Domain.", took its place: real prose in a second language, with accents, `ñ`,
+  `¿` and `¡`.
+- **display-dhammapada**'s Polish translation is declared public domain by its
+  translator but is itself translated from a copyrighted English translation
+  (Acharya Buddharakkhita's), and its header asks that the source be cited; left
+  out as unclear. **fortunes-eo** (Zamenhof's proverbs, author died 1917) is
+  public domain in substance, but its digitiser offers the GPL "in case there
+  is a need for it"; left out for the same reason.
+- **fortunes-es** and **fortunes-it** say the quoted texts are "presumed to be
+  in the public domain" or "not copyrighted", without any grant from the people
+  quoted.
 """
 
 
@@ -316,6 +362,7 @@ def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_sources(b, rows) -> str:
     """SOURCES.md: purpose, per-file provenance with sha256, duplicates, licences, rebuild."""
+    from corpus_release import release_section
     v, c = b.versions, b.counts
     lines = [
         "<!-- Generated by data/build_corpus.py; do not edit by hand. -->",
@@ -332,10 +379,10 @@ def render_sources(b, rows) -> str:
         f"  under `{MIRROR_URL}`). WARC-Date is the date of the newest `{DOCS_PACKAGE}`",
         f"  changelog entry ({b.date}); WARC-Record-ID is uuid5 of the target URI.",
         f"- `text/*.jsonl`: one JSON object per line (`id`, `text`, `metadata` with `source`,",
-        "  `source_version`, `origin`, `license` (SPDX), `language`; planted copies also carry",
-        f"  `planted_from`). {c['rst_docs']} English reST sources of the Sphinx docs and",
-        f"  {c['fortune_docs']} German documents of grouped fortunes (consecutive fortunes",
-        f"  joined until a document has at least {FORTUNE_CHUNK_CHARS} characters).",
+        "  `source_version`, `origin`, `license` (SPDX), `notice` (the licence notice the",
+        "  document must keep), `language`; planted copies also carry `planted_from`).",
+        f"  {c['rst_docs']} English reST sources of the Sphinx docs and {c['bible_docs']} Spanish",
+        f"  chapters of the Reina-Valera Bible of 1909 (one document per chapter).",
         f"- `code/<repo>/`: {c['code_repos']} small repositories of real code (Python, shell, C).", "",
         "## Why Sphinx, not CPython", "",
         "Until November 2026 the English documents were CPython's documentation and the",
@@ -396,18 +443,25 @@ def render_sources(b, rows) -> str:
               f"  `{DOCS_URL}tutorial/first-steps.html`.",
               "- All HTML pages share the Sphinx navigation, sidebar and footer boilerplate.",
               "- `code/debianutils/COPYING` and `code/python-apt/COPYING` are byte-identical",
-              "  (both are the GPL-2 text), an exact duplicate that is not planted.", "",
+              "  (both are the GPL-2 text), an exact duplicate that is not planted.",
+              *[f"- `{BIBLE_NAME}/{a}` and `{BIBLE_NAME}/{o}`: {why}." for a, o, why in
+                NATURAL_BIBLE_DUPLICATES], "",
               "## Non-English content", "",
-              f"`text/fortunes-de.jsonl` is German (`metadata.language` = `de`), from {b.pkg('fortunes-de')}:",
-              "recipes, Debian tips, proverbs, anecdotes and jokes, with umlauts and sharp s in UTF-8.", "",
+              f"`text/{BIBLE_NAME}.jsonl` is Spanish (`metadata.language` = `es`), from",
+              f"{b.pkg(BIBLE_PACKAGE)}: narrative (Rut, Jonás, Ester, Marcos), wisdom (Proverbios,",
+              "Eclesiastés),",
+              "a letter (Santiago) and psalms, in the spelling of 1909 (`á` as a word, `fué`),",
+              "with accents, `ñ`, `¿` and `¡` in UTF-8.", "",
               "## Licences", ""]
     lines += md_table(["SPDX id", "used for", "licence text"], [
         ["BSD-2-Clause", "Sphinx docs (HTML, reST), Sphinx modules",
          LICENCE_ORIGINS["BSD-2-Clause"]],
-        ["GPL-2.0-or-later", "fortunes-de, python-apt, debianutils",
+        [PUBLIC_DOMAIN, "the Reina-Valera Bible of 1909", LICENCE_ORIGINS[PUBLIC_DOMAIN]],
+        ["GPL-2.0-or-later", "python-apt, debianutils",
          LICENCE_ORIGINS["GPL-2.0-or-later"]],
         ["MIT", "toml (Debian calls it Expat), libyaml's `yaml.h`", LICENCE_ORIGINS["MIT"]],
-        ["Apache-2.0", "`build_corpus.py`, `corpus_sources.py`, `REUSE.toml`", "glassworks"],
+        ["Apache-2.0", "`build_corpus.py`, `corpus_sources.py`, `corpus_release.py`, `REUSE.toml`",
+         "glassworks"],
         ["CC-BY-4.0", "this file", "glassworks"]])
     lines += ["", "The Sphinx HTML pages are taken without their JavaScript and CSS (`_static/`:",
               "jQuery and underscore.js are MIT, the stemmers BSD-3-Clause per the copyright",
@@ -415,4 +469,4 @@ def render_sources(b, rows) -> str:
               "sphinxcontrib-websupport) and without these pages and their reST sources:", ""]
     lines += [f"- `{name}`: {why}" for name, why in DOCS_EXCLUDED.items()]
     lines += ["", "Left out, and why:", "", LEFT_OUT]
-    return "\n".join(lines)
+    return "\n".join(lines + release_section())
