@@ -99,7 +99,9 @@ class RegenerateResult:
         out = [f"{'stage':32} {'files':>6} {'match':>6}  result"]
         for s in self.stages:
             out.append(f"{s.stage:32} {s.files:6d} {s.matched:6d}  {s.verdict()}")
-            out += [f"    note: {file}: {why}" for file, why in s.notes]
+            out += [f"    note: {file}: {why}" for file, why in s.notes[:2]]
+            if len(s.notes) > 2:
+                out.append(f"    note: and {len(s.notes) - 2} more of the same kind (the report lists them all)")
         for mid, why in sorted(self.not_regenerated.items()):
             out.append(f"{mid:32} {'-':>6} {'-':>6}  not re-run: {why}")
         if self.ledger is not None:
