@@ -244,7 +244,8 @@ def xformers_layout(q, k, v, bias, needs_grad: bool) -> str | None:
     except ImportError:
         return candidates[-1]
     for name in candidates:
-        inp = Inputs(*_layout(name, q, k, v), attn_bias=bias)
+        with torch.no_grad():  # the dispatch reads shapes, strides and dtypes only
+            inp = Inputs(*_layout(name, q, k, v), attn_bias=bias)
         try:
             forward = _dispatch_fw(inp, needs_grad)
             if needs_grad:  # the LSE format must match between the passes (varlen biases)
