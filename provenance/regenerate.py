@@ -35,7 +35,6 @@ from glassworks.provenance.bundle import find_code_archives, is_bundle, scan_arc
 from glassworks.provenance.hashing import sha256_file
 from glassworks.provenance.manifest import load_manifest, validate_manifest
 from glassworks.provenance.paths import UnsafePath, resolve_inside, unsafe_reason
-from glassworks.provenance.regenerate_corpus import plan_documents, plan_raw, plan_recipes  # noqa: F401 - public here
 from glassworks.provenance.regenerate_ledger import Ledger
 
 
