@@ -77,12 +77,14 @@ def test_changed_raw_input_is_named_before_anything_runs(corpus_run, tmp_path, c
     record = only_slimpajama(corpus_run, tmp_path / "record")
     data = tmp_path / "data"
     shutil.copytree(DATA, data)
-    with open(data / "text" / "fortunes-de.jsonl", "a") as handle:
+    changed = sorted((data / "text").glob("*.jsonl"))[0]  # a raw input the record names
+    with open(changed, "a") as handle:
         handle.write('{"id": "x", "text": "slipped in"}\n')
     argv = ["audit", "regenerate", str(record), "--workdir", str(tmp_path / "again"), "--root", f"data={data}"]
     assert main(argv) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "DIVERGED: first at stage sources, file data:text/fortunes-de.jsonl: raw input differs from the recorded one"
+    assert out[-1] == (f"DIVERGED: first at stage sources, file data:text/{changed.name}: "
+                       "raw input differs from the recorded one")
     assert not (tmp_path / "again" / "run").exists()
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from glassworks.cli import main
 from glassworks.provenance.manifest import manifest_digest
-from glassworks.provenance.regenerate import regenerate
+from glassworks.provenance.regenerate import extract_members, regenerate
 from glassworks.provenance.regenerate_ledger import REGENERATED, UNCHECKED, VERIFIED
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,8 +101,10 @@ def test_a_changed_record_is_named_where_the_bytes_part_and_nothing_goes_unaccou
 
 
 def test_a_flipped_raw_byte_is_named_before_anything_runs(demo_bundle, tmp_path, capsys):
+    """The raw inputs come from the bundle's own code archive, one byte flipped."""
+    archive = next((demo_bundle / "code").glob("*.tar.gz"))
+    extract_members(archive, lambda name: name.startswith("data/"), tmp_path)
     data = tmp_path / "data"
-    shutil.copytree(REPO / "data", data)
     target = data / "web" / "sphinx-docs.warc.gz"
     raw = bytearray(target.read_bytes())
     raw[len(raw) // 2] ^= 0x01
