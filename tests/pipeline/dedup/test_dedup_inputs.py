@@ -14,7 +14,7 @@ from glassworks.pipeline.dedup.run import run_dedup
 from glassworks.provenance import verify_run
 
 REPO = Path(__file__).resolve().parents[3]
-FORTUNES = [json.loads(line) for line in open(REPO / "data" / "text" / "fortunes-de.jsonl", encoding="utf-8")]
+BIBLE = [json.loads(line) for line in open(REPO / "data" / "text" / "reina-valera-1909.jsonl", encoding="utf-8")]
 
 
 def manifest_counts(run: Path) -> dict:
@@ -23,7 +23,7 @@ def manifest_counts(run: Path) -> dict:
 
 def test_malformed_lines_are_quarantined_with_file_and_line(tmp_path, write_jsonl, read_docs):
     run, raw = tmp_path / "run", tmp_path / "raw"  # input outside the run: an external root
-    good = [{"id": d["id"], "text": d["text"]} for d in FORTUNES[:3]]
+    good = [{"id": d["id"], "text": d["text"]} for d in BIBLE[:3]]
     write_jsonl(raw / "a" / "part.jsonl", [good[0], "{not json", {"id": 7, "text": "x"}, "", good[1]])
     (raw / "a" / "bad.jsonl").write_bytes(b'{"id": "u", "text": "caf\xe9"}\n')
     write_jsonl(raw / "b" / "part.jsonl.gz", [good[2], good[0]], gz=True)
@@ -46,7 +46,7 @@ def test_empty_files_and_an_empty_source(tmp_path, write_jsonl, read_docs):
     (run / "in" / "a" / "empty.jsonl").write_bytes(b"")
     with gzip.open(run / "in" / "a" / "empty.jsonl.gz", "wb"):
         pass
-    write_jsonl(run / "in" / "b" / "one.jsonl", [{"id": "x", "text": FORTUNES[0]["text"]}])
+    write_jsonl(run / "in" / "b" / "one.jsonl", [{"id": "x", "text": BIBLE[0]["text"]}])
     summary = run_dedup(DedupConfig(), {"a": run / "in" / "a", "b": run / "in" / "b"}, run / "out", run)
     assert summary["sources"]["a"]["in"] == 0 and summary["sources"]["b"]["kept"] == 1
     assert (run / "out" / "kept" / "a").is_dir()  # an empty source is an empty input downstream
@@ -55,21 +55,21 @@ def test_empty_files_and_an_empty_source(tmp_path, write_jsonl, read_docs):
 
 def test_side_door_folders_are_skipped(tmp_path, write_jsonl, read_docs):
     run = tmp_path / "run"
-    write_jsonl(run / "in" / "web" / "00000.jsonl", [{"id": "k", "text": FORTUNES[1]["text"]}])
-    write_jsonl(run / "in" / "dropped" / "web" / "00000.jsonl", [{"id": "d", "text": FORTUNES[2]["text"]}])
-    write_jsonl(run / "in" / "web" / "quarantine" / "00000.jsonl", [{"id": "q", "text": FORTUNES[3]["text"]}])
+    write_jsonl(run / "in" / "web" / "00000.jsonl", [{"id": "k", "text": BIBLE[1]["text"]}])
+    write_jsonl(run / "in" / "dropped" / "web" / "00000.jsonl", [{"id": "d", "text": BIBLE[2]["text"]}])
+    write_jsonl(run / "in" / "web" / "quarantine" / "00000.jsonl", [{"id": "q", "text": BIBLE[3]["text"]}])
     run_dedup(DedupConfig(), {"s": run / "in"}, run / "out", run)
     assert [d["id"] for d in read_docs(run / "out" / "kept")] == ["k"]
 
 
 def test_huge_document_and_its_near_copy(tmp_path, write_jsonl, read_docs):
     rng = random.Random(3)
-    words = [w for d in FORTUNES for w in d["text"].split()]
+    words = [w for d in BIBLE for w in d["text"].split()]
     huge = " ".join(rng.choice(words) for _ in range(300_000))  # ~2 MB, one line
-    copy = huge[:1000] + " eingefügt " + huge[1000:]
+    copy = huge[:1000] + " añadido " + huge[1000:]
     run = tmp_path / "run"
     write_jsonl(run / "in" / "big" / "x.jsonl", [{"id": "huge", "text": huge}, {"id": "copy", "text": copy},
-                                                  {"id": "other", "text": FORTUNES[0]["text"]}])
+                                                  {"id": "other", "text": BIBLE[0]["text"]}])
     run_dedup(DedupConfig(), {"big": run / "in" / "big"}, run / "out", run)
     removed = read_docs(run / "out" / "removed")
     assert [(d["id"], d["metadata"]["drop_reason"], d["metadata"]["dedup"]["kept_id"]) for d in removed] == [
@@ -100,18 +100,18 @@ def test_command_line_errors_are_one_line(tmp_path, capsys, write_jsonl):
 
 
 def test_command_line_folder_of_jsonl_is_one_source(tmp_path, write_jsonl, read_docs):
-    write_jsonl(tmp_path / "fortunes" / "a.jsonl", [{"id": d["id"], "text": d["text"]} for d in FORTUNES[:4]])
+    write_jsonl(tmp_path / "bible" / "a.jsonl", [{"id": d["id"], "text": d["text"]} for d in BIBLE[:4]])
     out = tmp_path / "out"
-    assert main(["corpus", "dedup", str(tmp_path / "fortunes"), str(out), "--tasks", "2"]) == 0
-    assert {d["metadata"]["dedup"]["source"] for d in read_docs(out / "kept")} == {"fortunes"}
-    assert verify_run(out, roots={"input_fortunes": tmp_path / "fortunes"}).ok
+    assert main(["corpus", "dedup", str(tmp_path / "bible"), str(out), "--tasks", "2"]) == 0
+    assert {d["metadata"]["dedup"]["source"] for d in read_docs(out / "kept")} == {"bible"}
+    assert verify_run(out, roots={"input_bible": tmp_path / "bible"}).ok
 
 
 def test_word_shingles_from_a_config_file(tmp_path, write_jsonl, read_docs):
-    original = FORTUNES[5]["text"]
-    copy = original.replace(" ", "  ", 3) + " Ende."  # a few words' difference
+    original = BIBLE[5]["text"]
+    copy = original.replace(" ", "  ", 3) + " Fin."  # a few words' difference
     write_jsonl(tmp_path / "in" / "a.jsonl", [{"id": "o", "text": original}, {"id": "c", "text": copy},
-                                             {"id": "x", "text": FORTUNES[6]["text"]}])
+                                             {"id": "x", "text": BIBLE[6]["text"]}])
     (tmp_path / "dedup.yaml").write_text("shingles: {kind: word, n: 5}\nlsh: {bands: 16, rows: 8}\n")
     out = tmp_path / "out"
     assert main(["corpus", "dedup", str(tmp_path / "in"), str(out), "--config", str(tmp_path / "dedup.yaml")]) == 0

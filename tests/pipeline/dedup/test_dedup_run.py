@@ -22,8 +22,8 @@ INPUTS = {"slimpajama": "corpus/slimpajama/language", "dclm": "corpus/dclm/quali
 PLANTED_TEXT = [("sphinx-docs-rst/tutorial/first-steps.dup1", "sphinx-docs-rst/tutorial/first-steps"),
                 ("sphinx-docs-rst/tutorial/getting-started.dup1", "sphinx-docs-rst/tutorial/getting-started"),
                 ("sphinx-docs-rst/usage/quickstart.dup1", "sphinx-docs-rst/usage/quickstart"),
-                ("fortunes-de/hauptgericht/000.dup1", "fortunes-de/hauptgericht/000"),
-                ("fortunes-de/sprichworte/000.dup1", "fortunes-de/sprichworte/000")]
+                ("reina-valera-1909/rut/001.dup1", "reina-valera-1909/rut/001"),
+                ("reina-valera-1909/jonas/001.dup1", "reina-valera-1909/jonas/001")]
 PLANTED_WEB = ["tutorial/getting-started.html", "usage/quickstart.html", "usage/markdown.html",
                "tutorial/first-steps.html", "tutorial/index.html"]
 
