@@ -6,7 +6,8 @@ Public surface:
   bundle also its code archive, MOF description, checkpoints and signature.
 - ``generate_keypair`` / ``sign_tree`` / ``TrustedKeys``: ed25519 signing of a bundle or run as a
   DSSE-enveloped in-toto Statement v1 with a SLSA provenance v1 predicate; the keys an auditor pins.
-- ``regenerate``: re-run the corpus stages a record names and compare every output hash.
+- ``regenerate``: re-run every data stage a record names, up to the token shards (and training
+  with ``train_steps``), and compare every output hash.
 - ``write_report``: the audit report (Markdown, HTML, lineage graph picture).
 - ``sha256_file``, ``merkle_root``: streaming hashes used everywhere.
 - ``atomic_write_bytes`` / ``atomic_write_text`` / ``atomic_open``: no partial file after a crash.

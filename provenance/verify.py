@@ -221,6 +221,18 @@ def _count_problems(counts: dict) -> list[str]:
     return problems
 
 
+# what `audit regenerate` re-runs: every data stage up to the token shards; checkpoints with --train-steps
+_DATA_STAGE_FOLDERS = ("raw/", "documents/", "corpus/", "dedup/", "eval/suite/", "tokenizer/", "data/")
+
+
+def _rebuilt_by(rel: str) -> str:
+    if rel.startswith(_DATA_STAGE_FOLDERS):
+        return " (`audit regenerate` rebuilds and checks it)"
+    if rel.startswith("checkpoints/"):
+        return " (`audit regenerate --train-steps N` retrains to it and checks it)"
+    return " (its hash is recorded; rebuild the run to check it)"
+
+
 class _Published:
     """A checkout of one revision of a published repository: the revision map, held against the
     record (``revisions.check_claims``), and the files publishing adds at the repository root."""
@@ -337,10 +349,7 @@ class _Resolver:
                 return Finding("file", SKIP, subject, f"ships on revision {elsewhere!r} of the published repository; "
                                "not checked here (check out that revision to verify it)", manifest_rel)
             if state == "missing" and self.bundle and not writes_bundle:
-                corpus = rel.startswith(("raw/", "documents/", "corpus/"))  # what regenerate re-runs
-                return self._elsewhere_in_bundle(want, subject, manifest_rel, "not shipped in the bundle" + (
-                    " (`audit regenerate` rebuilds and checks it)" if corpus else
-                    " (its hash is recorded; rebuild the run to check it)"))
+                return self._elsewhere_in_bundle(want, subject, manifest_rel, "not shipped in the bundle" + _rebuilt_by(rel))
         elif root in self.anchors:
             state = self._external(root, rel)
         else:
