@@ -17,8 +17,11 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from glassworks.errors import GlassworksError
+from glassworks.pipeline.formats import InputSpec
+from glassworks.pipeline.inputs import claim_files, write_input_listing
 from glassworks.provenance.recorder import record_stage, refuse_to_clobber
 
 STAGE, VERSION = "documents", "1"
@@ -32,29 +35,47 @@ class DocumentsConfig:
     raw_dir: str = "raw"  # relative to the run directory; holds web/, text/ and code/
     tasks: int = 1  # datatrove tasks per shape: files (or repositories) are split over them
     workers: int = 1  # tasks run at once
+    # Published shapes under raw/<shape>/ (see pipeline/formats.py); a shape named here is read
+    # only by these inputs, the others by the built-in readers (WARC, JSONL with id and text,
+    # Parquet, saved datasets, code trees).
+    inputs: tuple[InputSpec, ...] = ()
+    unmatched: Literal["fail", "skip"] = "fail"  # a raw file no reader takes: stop the run, or list it as skipped
 
     def __post_init__(self):
         if self.tasks < 1 or self.workers < 1:
             raise ValueError("tasks and workers must be at least 1")
+        for spec in self.inputs:
+            spec.resolved()  # an unknown preset or a missing format fails when the config loads
 
     def recorded(self) -> dict:
-        """What shapes the output bytes, for the manifest: not ``workers``, which does not."""
-        return {"raw_dir": self.raw_dir, "tasks": self.tasks}
+        """What shapes the output bytes, for the manifest: not ``workers``, which does not.
+        ``inputs`` and ``unmatched`` appear only when set, so older manifests keep their ids."""
+        out = {"raw_dir": self.raw_dir, "tasks": self.tasks}
+        if self.inputs:
+            out["inputs"] = [spec.resolved() for spec in self.inputs]
+        if self.unmatched != "fail":
+            out["unmatched"] = self.unmatched
+        return out
 
 
-def _readers(raw: Path) -> dict[str, list]:
+def _readers(raw: Path, inputs: tuple[InputSpec, ...] = ()) -> dict[str, list]:
     """The readers of each shape; chained readers each add their own files' documents."""
+    from glassworks.pipeline.published import reader_for
     from glassworks.pipeline.readers import CodeTreeReader, JsonlDocumentReader, WarcHtmlReader
     from glassworks.pipeline.tabular import HfDiskDatasetReader, ParquetDocumentReader
 
     text = str(raw / "text")
-    return {
+    readers = {
         "web": [WarcHtmlReader(str(raw / "web"), glob_pattern="**/*.warc*")],
         "text": [JsonlDocumentReader(text, glob_pattern="**/*.jsonl*"),
                  ParquetDocumentReader(text, glob_pattern="**/*.parquet"),
                  HfDiskDatasetReader(raw / "text")],
         "code": [CodeTreeReader(raw / "code")],
     }
+    declared: dict[str, list] = {}
+    for spec in inputs:
+        declared.setdefault(spec.shape, []).append(reader_for(str(raw / spec.shape), spec))
+    return {**readers, **declared}
 
 
 def _has_input(reader) -> bool:
@@ -129,8 +150,12 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
     refuse_to_clobber(run_dir, STAGE, config.recorded())
     shutil.rmtree(out, ignore_errors=True)
     per_shape = {}
+    shapes = _readers(raw, config.inputs)
+    listing = []
+    for shape, readers in shapes.items():  # before any work: a file no reader takes stops the run here
+        listing += claim_files(raw / shape, shape, readers, config.unmatched)
     with record_stage(run_dir, STAGE, VERSION, config.recorded(), unit="documents") as rec:
-        for shape, readers in _readers(raw).items():
+        for shape, readers in shapes.items():
             readers = [r for r in readers if _has_input(r)]
             (out / shape).mkdir(parents=True, exist_ok=True)  # an empty shape is an empty input, not a missing one
             if not readers:
@@ -147,4 +172,5 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
             per_shape[shape] = counts
             add_writer_counts(rec.counts, counts)
         rec.output(out)
+        rec.output(write_input_listing(run_dir, out, listing))
     return rec.manifest, per_shape
