@@ -18,11 +18,12 @@ def make_data(tmp_path: Path) -> Path:
     """A copy of two real embedded files with a SOURCES.md listing them."""
     data = tmp_path / "data"
     rows = []
-    for rel in ("text/fortunes-de.jsonl", "code/debianutils/add-shell"):
+    for rel, licence in (("text/reina-valera-1909.jsonl", "LicenseRef-Public-Domain"),
+                         ("code/debianutils/add-shell", "GPL-2.0-or-later")):
         (data / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / "data" / rel, data / rel)
         sha = hashlib.sha256((data / rel).read_bytes()).hexdigest()
-        rows.append(f"| `{rel}` | test copy | GPL-2.0-or-later | {(data / rel).stat().st_size} | `{sha}` |")
+        rows.append(f"| `{rel}` | test copy | {licence} | {(data / rel).stat().st_size} | `{sha}` |")
     (data / "SOURCES.md").write_text("| path | origin | licence | bytes | sha256 |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
     return data
 
@@ -42,7 +43,7 @@ def test_clean_snapshot_verifies(tmp_path):
 
 def test_changed_unlisted_and_missing_files_are_quarantined(tmp_path):
     data = make_data(tmp_path)
-    with open(data / "text" / "fortunes-de.jsonl", "ab") as handle:
+    with open(data / "text" / "reina-valera-1909.jsonl", "ab") as handle:
         handle.write(b"\n")
     (data / "code" / "debianutils" / "extra.sh").write_text("echo extra\n")
     (data / "code" / "debianutils" / "add-shell").unlink()
@@ -52,15 +53,15 @@ def test_changed_unlisted_and_missing_files_are_quarantined(tmp_path):
     assert {r["path"]: r["reason"] for r in records} == {
         "code/debianutils/add-shell": "listed_but_missing",
         "code/debianutils/extra.sh": "not_listed",
-        "text/fortunes-de.jsonl": "sha256_mismatch",
+        "text/reina-valera-1909.jsonl": "sha256_mismatch",
     }
     assert verify_run(tmp_path / "run", roots={"data": data}).ok  # the record is true, problems and all
 
 
 def test_fail_mode_stops_and_names_the_file(tmp_path):
     data = make_data(tmp_path)
-    (data / "text" / "fortunes-de.jsonl").write_text("changed")
-    with pytest.raises(GlassworksError, match=r"fortunes-de\.jsonl: sha256 mismatch \(per .*SOURCES\.md\)"):
+    (data / "text" / "reina-valera-1909.jsonl").write_text("changed")
+    with pytest.raises(GlassworksError, match=r"reina-valera-1909\.jsonl: sha256 mismatch \(per .*SOURCES\.md\)"):
         run_sources(config(data, on_mismatch="fail"), tmp_path / "run")
     assert not (tmp_path / "run" / "manifests").exists()
 

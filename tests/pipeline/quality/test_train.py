@@ -28,11 +28,11 @@ def jsonl(path: Path, lines: list) -> Path:
 
 @pytest.fixture(scope="module")
 def sets(tmp_path_factory) -> tuple[Path, Path]:
-    """Real documents: 12 English reST docs (hq) against 24 German fortune groups (cc)."""
+    """Real documents: 12 English reST docs (hq) against 24 Spanish Bible chapters (cc)."""
     folder = tmp_path_factory.mktemp("sets")
     rst = [json.loads(line) for line in (REPO / "data/text/sphinx-docs-rst.jsonl").read_text().splitlines()][:12]
-    de = [json.loads(line) for line in (REPO / "data/text/fortunes-de.jsonl").read_text().splitlines()][:24]
-    return jsonl(folder / "hq.jsonl", rst), jsonl(folder / "cc.jsonl", de)
+    es = [json.loads(line) for line in (REPO / "data/text/reina-valera-1909.jsonl").read_text().splitlines()][:24]
+    return jsonl(folder / "hq.jsonl", rst), jsonl(folder / "cc.jsonl", es)
 
 
 def test_dclm_line_joining():
@@ -55,7 +55,7 @@ def test_retraining_gives_the_same_model_bytes_and_scores(sets, tmp_path):
     second = train_quality(SMALL, hq, cc, tmp_path / "b.bin")
     assert first["sha256"] == second["sha256"]
     assert first["examples"] == {"positive": 12, "negative": 24}
-    texts = [json.loads(line)["text"] for line in hq.read_text().splitlines()[:3]] + ["Ein Rezept mit Nudeln."]
+    texts = [json.loads(line)["text"] for line in hq.read_text().splitlines()[:3]] + ["Y el rey amó á Esther más que á todas las otras mujeres."]
     assert QualityModel(tmp_path / "a.bin").scores(texts) == QualityModel(tmp_path / "b.bin").scores(texts)
     other = train_quality(replace(SMALL, seed=7), hq, cc, tmp_path / "c.bin")
     assert other["sha256"] != first["sha256"]  # the seed is what fixes the model
@@ -83,9 +83,9 @@ def test_quantized_model_is_smaller_and_still_separates(sets, tmp_path):
     train_quality(replace(base, quantize=True), hq, cc, tmp_path / "m.ftz")
     assert (tmp_path / "m.ftz").stat().st_size < (tmp_path / "m.bin").stat().st_size / 2
     model = QualityModel(tmp_path / "m.ftz")
-    english, german = model.scores(["How do I sort a list of tuples by the second item in Python?",
-                                    "Die Nudeln in reichlich Salzwasser bissfest kochen und abgießen."])
-    assert english > 0.5 > german
+    english, spanish = model.scores(["How do I sort a list of tuples by the second item in Python?",
+                                     "Hierve la pasta en abundante agua con sal y escúrrela al dente."])
+    assert english > 0.5 > spanish
 
 
 def test_a_recorded_training_balances_and_verifies(sets, tmp_path):
