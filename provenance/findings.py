@@ -75,7 +75,7 @@ class VerifyReport:
             return ("AUTHENTICITY FAILED: no signature by a key you trust covers these files as they are "
                     "(the signature lines below say why)")
         why = ("--allow-unsigned: the bundle's signature was not checked against a key you trust"
-               if self.kind == "bundle" else "a run directory, checked for integrity only (no trusted key named)")
+               if self.kind == "bundle" else "a run directory and no trusted key named: integrity only")
         return f"AUTHENTICITY NOT CHECKED ({why}); whoever can write these files could have rewritten them all"
 
     def summary(self) -> str:
