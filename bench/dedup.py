@@ -67,7 +67,7 @@ def originals() -> list[dict]:
         sys.exit(f"{RST} missing: apt-get install python3.11-doc")
     docs = [{"id": f"rst/{p.relative_to(RST).as_posix()}", "text": p.read_text(encoding="utf-8")}
             for p in sorted(RST.rglob("*.rst.txt"))]
-    for name in ("sphinx-docs-rst.jsonl", "fortunes-de.jsonl"):
+    for name in ("sphinx-docs-rst.jsonl", "reina-valera-1909.jsonl"):
         docs += [{"id": f"data/{d['id']}", "text": d["text"]} for d in map(json.loads, open(ROOT / "data" / "text" / name, encoding="utf-8"))]
     return docs
 

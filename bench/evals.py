@@ -31,7 +31,7 @@ def build_checkpoint(work: Path, vocab: int) -> tuple[Path, Path]:
     from glassworks.pipeline.tokens.train import ModelConfig, train_model
 
     texts = []
-    for name in ("sphinx-docs-rst.jsonl", "fortunes-de.jsonl"):
+    for name in ("sphinx-docs-rst.jsonl", "reina-valera-1909.jsonl"):
         with open(REPO / "data" / "text" / name, encoding="utf-8") as handle:
             texts += [json.loads(line)["text"] for line in handle]
     proto = train_model(texts, ModelConfig(vocab_size=vocab, threads=2, model_max_length=256), seed=0)

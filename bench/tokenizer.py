@@ -1,6 +1,6 @@
 """Benchmark: the packing stage's tokens/s per core, and SentencePiece against its HF export.
 
-Input: the embedded real text (Sphinx reST docs, the code of data/code, German fortunes)
+Input: the embedded real text (Sphinx reST docs, the code of data/code, Spanish Bible chapters)
 copied ``--copies`` times as distinct documents, a tokenizer of ``--vocab`` pieces trained
 on it. Then, in one run:
 
@@ -51,7 +51,7 @@ DATA = ROOT / "data"
 def real_texts() -> list[tuple[str, str]]:
     """(source, text) of every embedded document worth tokenizing."""
     out = []
-    for name, source in (("sphinx-docs-rst.jsonl", "docs"), ("fortunes-de.jsonl", "fortunes")):
+    for name, source in (("sphinx-docs-rst.jsonl", "docs"), ("reina-valera-1909.jsonl", "bible")):
         for line in (DATA / "text" / name).read_text(encoding="utf-8").splitlines():
             out.append((source, json.loads(line)["text"]))
     for path in sorted((DATA / "code").rglob("*")):
@@ -64,7 +64,7 @@ def make_run(run: Path, copies: int) -> int:
     """The corpus (each text ``copies`` times, as distinct documents) recorded in ``run``."""
     texts = real_texts()
     with record_stage(run, "bench.corpus", "1", {"copies": copies}) as rec:
-        for source in ("docs", "code", "fortunes"):
+        for source in ("docs", "code", "bible"):
             path = run / "corpus" / source / "part-0.jsonl.gz"
             path.parent.mkdir(parents=True)
             with gzip.GzipFile(path, "wb", mtime=0, compresslevel=1) as handle:
@@ -79,11 +79,11 @@ def make_run(run: Path, copies: int) -> int:
 
 
 def configs(vocab: int, pool_tokens_hint: int) -> tuple[TokenizerConfig, MixtureConfig]:
-    sources = {"docs": ["corpus/docs"], "code": ["corpus/code"], "fortunes": ["corpus/fortunes"]}
+    sources = {"docs": ["corpus/docs"], "code": ["corpus/code"], "bible": ["corpus/bible"]}
     tok = from_dict(TokenizerConfig, {"corpus": {"sources": sources}, "sample": {"bytes": 3_000_000},
                                       "model": {"vocab_size": vocab, "threads": 1}})
     budget = max(pool_tokens_hint // 2, 4 * 4096)
-    weights = {"docs": 0.6, "code": 0.3, "fortunes": 0.1}
+    weights = {"docs": 0.6, "code": 0.3, "bible": 0.1}
     mix = from_dict(MixtureConfig, {"corpus": {"sources": sources}, "phases": [
         {"name": "phase1", "seq_len": 2048, "tokens": budget, "weights": weights},
         {"name": "phase2", "seq_len": 4096, "tokens": budget // 2, "weights": weights},

@@ -2,9 +2,10 @@
 
 - docs: the Sphinx reST documentation (74 documents, English prose and code samples);
 - code: every Python and C file of data/code;
-- fortunes: German anecdotes (umlauts and other characters the vocabulary may not cover).
+- bible: Spanish Bible chapters, Reina-Valera 1909 (accents and other characters the vocabulary
+  may not cover).
 
-Weights follow a fixed pattern (0.5, 1, 2.5, 1, ...; one 0 in docs and fortunes) as the
+Weights follow a fixed pattern (0.5, 1, 2.5, 1, ...; one 0 in docs and bible) as the
 dedup stage would write them under ``metadata.dedup.weight``; code has none (weight 1).
 """
 
@@ -23,7 +24,7 @@ from glassworks.provenance.recorder import record_stage
 
 DATA = Path(__file__).resolve().parents[3] / "data"
 PATTERN = (0.5, 1.0, 2.5, 1.0)
-SOURCES = {"docs": ["corpus/docs"], "code": ["corpus/code"], "fortunes": ["corpus/fortunes"]}
+SOURCES = {"docs": ["corpus/docs"], "code": ["corpus/code"], "bible": ["corpus/bible"]}
 
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
@@ -48,7 +49,7 @@ def corpus_records() -> dict[str, list[dict]]:
     code = [{"id": str(p.relative_to(DATA)), "text": p.read_text(encoding="utf-8"), "metadata": {}}
             for p in sorted((DATA / "code").rglob("*")) if p.suffix in (".py", ".c", ".h")]
     return {"docs": weighted(jsonl("sphinx-docs-rst.jsonl"), zero_at=3), "code": code,
-            "fortunes": weighted(jsonl("fortunes-de.jsonl"), zero_at=0)}
+            "bible": weighted(jsonl("reina-valera-1909.jsonl"), zero_at=0)}
 
 
 def make_corpus(run_dir: Path) -> dict[str, list[dict]]:
@@ -80,9 +81,9 @@ def mixture_config(**overrides) -> MixtureConfig:
         "seed": 0,
         "packing": {"sequences_per_shard": 64},
         "phases": [
-            {"name": "phase1", "seq_len": 64, "tokens": 64 * 200, "weights": {"docs": 0.6, "code": 0.3, "fortunes": 0.1}},
+            {"name": "phase1", "seq_len": 64, "tokens": 64 * 200, "weights": {"docs": 0.6, "code": 0.3, "bible": 0.1}},
             {"name": "phase2", "seq_len": 128, "tokens": 128 * 70, "weights": {"docs": 0.5, "code": 0.5}},
-            {"name": "phase3", "seq_len": 128, "tokens": 128 * 40, "weights": {"code": 0.7, "fortunes": 0.3}},
+            {"name": "phase3", "seq_len": 128, "tokens": 128 * 40, "weights": {"code": 0.7, "bible": 0.3}},
         ],
     }
     config.update(overrides)

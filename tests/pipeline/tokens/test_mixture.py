@@ -158,7 +158,7 @@ def test_a_source_with_a_share_but_no_documents_is_an_error():
 
 def test_a_budget_larger_than_the_pool_repeats_documents(run_dir, mix_config):
     config = mix_config()
-    big = replace(config.phases[2], tokens=128 * 2000)  # far more than code + fortunes hold
+    big = replace(config.phases[2], tokens=128 * 2000)  # far more than code + bible hold
     summary = build_mixtures(replace(config, phases=[big]), run_dir)
     index = PackedDataset(summary.phases[0].path).index
     assert index["mixture"]["code"]["copies"] > index["mixture"]["code"]["unique_documents"]

@@ -102,11 +102,11 @@ def test_sample_follows_shares_and_never_takes_zero_weight_documents(trained, to
     from glassworks.provenance.recorder import Counts
 
     counts = Counts()
-    config = tok_config(bytes=200_000, shares={"docs": 3, "fortunes": 1})
+    config = tok_config(bytes=200_000, shares={"docs": 3, "bible": 1})
     sample = draw_sample(config, trained, counts)
-    assert set(sample.per_source) == {"docs", "fortunes"}  # code has no share
+    assert set(sample.per_source) == {"docs", "bible"}  # code has no share
     assert 150_000 <= sample.per_source["docs"] < 150_000 + 60_000  # at most one document past the budget
-    assert 50_000 <= sample.per_source["fortunes"] < 50_000 + 5_000
+    assert 50_000 <= sample.per_source["bible"] < 50_000 + 5_000
     assert counts.balanced() and counts.dropped["zero_weight"] == 2
     zero = {r["text"] for items in records.values() for r in items
             if r["metadata"].get("dedup", {}).get("weight") == 0}

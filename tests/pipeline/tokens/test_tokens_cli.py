@@ -30,7 +30,7 @@ def _write(path: Path, text: str) -> Path:
 
 
 SOURCES = """corpus:
-  sources: {docs: [corpus/docs], code: [corpus/code], fortunes: [corpus/fortunes]}
+  sources: {docs: [corpus/docs], code: [corpus/code], bible: [corpus/bible]}
 """
 
 
