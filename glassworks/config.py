@@ -55,8 +55,35 @@ def parse_config(text: str, cls: type[T], origin: str = "<string>") -> T:
 
 
 def from_dict(cls: type[T], data: dict[str, Any], origin: str = "<dict>") -> T:
-    """Build a config from plain Python data with the same checks as a YAML file."""
-    return _Builder(origin, {}).build(cls, data, ())
+    """Build a config from plain Python data with the same checks as a YAML file.
+
+    When ``origin`` names a YAML file and a key in it (``configs/x.yaml: stages[1].steps[0]
+    (name)``, as the recipe loader passes a step's params), errors carry the line of the
+    offending key in that file, like those of ``load_config``.
+    """
+    file, base, lines = _locate_origin(origin)
+    if file is None:
+        return _Builder(origin, {}).build(cls, data, ())
+    return _Builder(file, lines, base=base, label=origin[len(file) + 2:]).build(cls, data, ())
+
+
+_ORIGIN = re.compile(r"^(?P<file>.+?): (?P<keys>[A-Za-z_]\w*(?:\[\d+\]|\.[A-Za-z_]\w*)*)(?: \(.*\))?$")
+
+
+def _locate_origin(origin: str) -> tuple[str | None, KeyPath, dict[KeyPath, int]]:
+    """(file, key path, line table) of an origin like ``file.yaml: stages[1].steps[0] (name)``."""
+    found = _ORIGIN.match(origin)
+    if not found or not found["file"].endswith((".yaml", ".yml")):
+        return None, (), {}
+    try:
+        text = Path(found["file"]).read_text(encoding="utf-8")
+        _, lines = _read_yaml(text, found["file"])
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None, (), {}
+    keys: list[str | int] = []
+    for name, index in re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", found["keys"]):
+        keys.append(name if name else int(index))
+    return found["file"], tuple(keys), lines
 
 
 def dump_config(config: Any) -> str:
@@ -167,16 +194,28 @@ def _describe(value: Any) -> str:
 class _Builder:
     """Walks a parsed YAML value alongside the dataclass hints, raising at the first mismatch."""
 
-    def __init__(self, origin: str, lines: dict[KeyPath, int]):
+    def __init__(self, origin: str, lines: dict[KeyPath, int], base: KeyPath = (), label: str = ""):
         self.origin = origin
         self.lines = lines
+        self.base = base  # where the value being built sits in the file (a step's params: one key deeper)
+        self.label = label  # what the caller calls that place, repeated in the message
+
+    def _line(self, at: KeyPath) -> int | None:
+        """The line of ``at`` below ``base``, directly or under one intermediate key (``params``)."""
+        probe = at
+        while True:
+            for full in [self.base + probe] + [k + probe for k in self.lines
+                                               if len(k) == len(self.base) + 1 and k[:len(self.base)] == self.base]:
+                if full in self.lines and (probe or full == self.base):
+                    return self.lines[full]
+            if not probe:
+                return self.lines.get(self.base)
+            probe = probe[:-1]
 
     def where(self, at: KeyPath) -> str:
-        probe = at
-        while probe and probe not in self.lines:
-            probe = probe[:-1]
-        line = self.lines.get(probe)
-        return f"{self.origin}:{line}" if line else self.origin
+        line = self._line(at)
+        place = f"{self.origin}:{line}" if line else self.origin
+        return f"{place}: {self.label}" if self.label else place
 
     def fail(self, at: KeyPath, message: str) -> ConfigError:
         return ConfigError(f"{self.where(at)}: {message}")
@@ -214,7 +253,12 @@ class _Builder:
         if origin in (typing.Union, types.UnionType):
             if value is None and type(None) in args:
                 return None
-            for option in (a for a in args if a is not type(None)):
+            options = [a for a in args if a is not type(None)]
+            nested = len(options) == 1 and (dataclasses.is_dataclass(options[0]) or
+                                            typing.get_origin(options[0]) in (list, tuple, frozenset, dict))
+            if nested:  # ``Section | None``: the section's own error names the nested key that is wrong
+                return self.value(options[0], value, at)
+            for option in options:
                 try:
                     return self.value(option, value, at)
                 except ConfigError:

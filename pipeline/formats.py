@@ -46,20 +46,23 @@ class InputSpec:
     format: Format | None = None
     fields: FieldMap | None = None
 
+    def __post_init__(self):
+        if self.preset is not None and self.preset not in PRESET_NAMES:
+            raise ValueError(f"unknown preset {self.preset!r} (known: {', '.join(PRESET_NAMES)})")
+        if self.preset is None and self.format is None:
+            raise ValueError("an input needs a format (jsonl, parquet, warc, wet) or a preset")
+
     def resolved(self) -> "InputSpec":
         """The spec with its preset applied and every field set; raises ValueError when incomplete."""
-        base = PRESETS.get(self.preset) if self.preset else InputSpec(shape=self.shape)
-        if base is None:
-            raise ValueError(f"unknown preset {self.preset!r} (known: {', '.join(sorted(PRESETS))})")
+        base = PRESETS[self.preset] if self.preset else self
         spec = replace(base, shape=self.shape, preset=self.preset,
                        **{k: getattr(self, k) for k in ("glob", "format", "fields") if getattr(self, k) is not None})
-        if spec.format is None:
-            raise ValueError("an input needs a format (jsonl, parquet, warc, wet) or a preset")
         if spec.glob is None:
             spec = replace(spec, glob=DEFAULT_GLOBS[spec.format])
         return replace(spec, fields=spec.fields or FieldMap())
 
 
+PRESET_NAMES = ("common_crawl_warc", "common_crawl_wet", "dclm", "dolma", "slimpajama", "stack_v1", "stack_v2")
 DEFAULT_GLOBS = {"jsonl": "**/*.json*", "parquet": "**/*.parquet", "warc": "**/*.warc*", "wet": "**/*.wet*"}
 
 # The published schemas (as the datasets' cards and files show them):
@@ -90,6 +93,7 @@ PRESETS: dict[str, InputSpec] = {
     "common_crawl_warc": InputSpec("web", format="warc", glob="**/*.warc*"),
     "common_crawl_wet": InputSpec("text", format="wet", glob="**/*.wet*"),
 }
+assert tuple(sorted(PRESETS)) == PRESET_NAMES
 
 _ABSENT = object()
 

@@ -44,8 +44,6 @@ class DocumentsConfig:
     def __post_init__(self):
         if self.tasks < 1 or self.workers < 1:
             raise ValueError("tasks and workers must be at least 1")
-        for spec in self.inputs:
-            spec.resolved()  # an unknown preset or a missing format fails when the config loads
 
     def recorded(self) -> dict:
         """What shapes the output bytes, for the manifest: not ``workers``, which does not.

@@ -119,3 +119,42 @@ def test_frozenset_fields_load_and_dump_sorted():
     assert a.allowed == frozenset({"MIT", "Apache-2.0"})
     assert dump_config(a) == '{"allowed":["Apache-2.0","MIT"]}'
     assert config_hash(a) == config_hash(parse_config("allowed: [Apache-2.0, MIT]\n", Allow))
+
+
+def test_from_dict_with_a_file_origin_names_the_line_of_the_key(tmp_path):
+    """A step's params are checked after the recipe loads; the error still names file and line."""
+    path = write(tmp_path, "stages:\n  - name: a\n    steps:\n      - step: s\n        params:\n"
+                           "          steps: many\n          name: x\n")
+    from glassworks.config import from_dict
+
+    with pytest.raises(ConfigError) as err:
+        from_dict(Run, {"steps": "many", "name": "x"}, origin=f"{path}: stages[0].steps[0] (s)")
+    assert str(err.value) == f"{path}:6: stages[0].steps[0] (s): key 'steps': expected int, got str 'many'"
+    with pytest.raises(ConfigError) as err:
+        from_dict(Run, {}, origin=f"{path}: stages[0].steps[0] (s)")
+    assert str(err.value).startswith(f"{path}:4: stages[0].steps[0] (s): missing required key 'name'")
+    with pytest.raises(ConfigError, match=r"^<dict>: key 'steps'"):  # no file: as before
+        from_dict(Run, {"steps": "many", "name": "x"})
+
+
+def test_recipe_step_type_error_names_file_line_and_key(tmp_path):
+    from glassworks.pipeline.recipe import check_recipe_file
+
+    path = write(tmp_path, "name: bad\nsources:\n  - {name: text, shape: text}\nstages:\n  - name: normalize\n"
+                           "    steps:\n      - step: short_document_filter\n        params:\n"
+                           "          min_chars: lots\n", name="recipe.yaml")
+    with pytest.raises(ConfigError) as err:
+        check_recipe_file(path)
+    assert str(err.value) == (f"{path}:9: stages[0].steps[0] (short_document_filter): "
+                              "key 'min_chars': expected int, got str 'lots'")
+
+
+def test_documents_input_errors_name_the_line(tmp_path):
+    from glassworks.pipeline.ingest import DocumentsConfig
+
+    path = write(tmp_path, "tasks: 1\ninputs:\n  - {shape: text, preset: slimpajama}\n  - {shape: text, preset: nope}\n")
+    with pytest.raises(ConfigError, match=r":4: section 'inputs\[1\]': unknown preset 'nope'"):
+        load_config(path, DocumentsConfig)
+    path = write(tmp_path, "inputs:\n  - shape: text\n    format: jsonl\n    fields: {text: body, id: 7}\n")
+    with pytest.raises(ConfigError, match=r":4: key 'inputs\[0\]\.fields\.id': expected str or null, got int 7"):
+        load_config(path, DocumentsConfig)
