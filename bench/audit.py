@@ -30,7 +30,7 @@ from glassworks.provenance.signing import TrustedKeys, load_private_key
 run, key, pub = (Path(a) for a in sys.argv[2:5])
 start = time.perf_counter()
 if sys.argv[1] == "sign":
-    sign_tree(run, load_private_key(key))
+    sign_tree(run, load_private_key(key), repository="https://github.com/example/glassworks")
     ok = True
 else:
     ok = verify_run(run, trusted=TrustedKeys.from_args((pub,))).ok

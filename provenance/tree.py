@@ -19,7 +19,8 @@ ATTESTATION_DIR = "attestation/"
 # they hold that matter (counts) are recorded in the stage's manifest instead. Reports
 # (tables, charts) and Slurm scripts are drawn from the config and can be redrawn. In a run
 # directory these are left unrecorded; a bundle has no such exceptions.
-UNRECORDED_DIRS = ("logs/", "reports/", "slurm/")
+# keys/: the maintainer's signing keys (the demo keeps its pair there) are never recorded or signed
+UNRECORDED_DIRS = ("logs/", "reports/", "slurm/", "keys/")
 
 
 @dataclass

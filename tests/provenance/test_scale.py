@@ -40,7 +40,7 @@ def test_verify_and_sign_many_files_and_a_large_file_in_bounded_memory(tmp_path)
 
     tracemalloc.start()
     try:
-        sign_tree(run, load_private_key(private))
+        sign_tree(run, load_private_key(private), repository="https://github.com/example/glassworks")
         _, sign_peak = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         report = verify_run(run, trusted=TrustedKeys.from_args((public,)))
