@@ -129,37 +129,39 @@ class Stream:
 
     def __init__(self, pieces: Iterator[bytes | Damage]):
         self._pieces = iter(pieces)
-        self._buf = bytearray()
-        self.pos = 0  # decompressed offset of _buf[0]
+        self._buf = b""
+        self._at = 0  # read position inside _buf (no copying per line)
+        self.pos = 0  # decompressed offset of the next byte to be read
         self.damages: list[tuple[int, Damage]] = []
         self._done = False
 
     def _fill(self) -> bool:
         for piece in self._pieces:
             if isinstance(piece, Damage):
-                self.damages.append((self.pos + len(self._buf), piece))
+                self.damages.append((self.pos + len(self._buf) - self._at, piece))
                 continue
-            self._buf += piece
+            self._buf = self._buf[self._at:] + piece
+            self._at = 0
             return True
         self._done = True
         return False
 
     def readline(self) -> bytes:
         while True:
-            end = self._buf.find(b"\n")
+            end = self._buf.find(b"\n", self._at)
             if end >= 0:
-                return self._take(end + 1)
+                return self._take(end + 1 - self._at)
             if self._done or not self._fill():
-                return self._take(len(self._buf))
+                return self._take(len(self._buf) - self._at)
 
     def read(self, n: int) -> bytes:
-        while len(self._buf) < n and not self._done and self._fill():
+        while len(self._buf) - self._at < n and not self._done and self._fill():
             pass
-        return self._take(min(n, len(self._buf)))
+        return self._take(min(n, len(self._buf) - self._at))
 
     def _take(self, n: int) -> bytes:
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
+        out = self._buf[self._at:self._at + n]
+        self._at += n
         self.pos += n
         return out
 

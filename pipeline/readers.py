@@ -11,6 +11,7 @@ records and its ``JsonlReader`` drops documents without text, which is why these
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import zlib
@@ -21,6 +22,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.readers.base import BaseDiskReader
 
 from glassworks.pipeline.code.languages import detect_language
+from glassworks.pipeline.compressed import codec_of
 from glassworks.pipeline.documents import mark_dropped, mark_quarantined
 from glassworks.provenance.hashing import sha256_file
 
@@ -99,7 +101,7 @@ class WarcHtmlReader(BaseDiskReader):
 
 
 class JsonlDocumentReader(BaseDiskReader):
-    """One document per JSONL line (plain or .gz) with a string ``id`` and ``text``.
+    """One document per JSONL line (plain, .gz or .zst) with a string ``id`` and ``text``.
 
     A line that is not UTF-8, not JSON, not an object, or lacks a string id or text, is
     quarantined with its file and line number and its raw bytes (base64); a truncated gzip
@@ -116,9 +118,11 @@ class JsonlDocumentReader(BaseDiskReader):
 
     def read_file(self, filepath: str) -> DocumentsPipeline:
         number = 0
-        compression = "gzip" if filepath.endswith(".gz") else None
+        compression = {"gzip": "gzip", "zstd": "zstd", None: None}[codec_of(filepath)]  # fsspec's codec names
         try:
-            with self.data_folder.open(filepath, "rb", compression=compression) as handle:
+            with self.data_folder.open(filepath, "rb", compression=compression) as opened:
+                # zstandard's reader has no line iteration; a buffer over it has
+                handle = io.BufferedReader(opened) if compression == "zstd" else opened
                 for number, raw in enumerate(handle, 1):
                     yield self._document(raw, filepath, number)
         except ARCHIVE_ERRORS as exc:
@@ -166,7 +170,8 @@ def document_from_record(value, fallback_id: str, where: dict, raw: bytes | None
         return bad("not_an_object", f"a JSON {type(value).__name__}, not an object")
     text, doc_id = value.get("text"), value.get("id")
     if not isinstance(text, str) or not isinstance(doc_id, str) or not doc_id:
-        return bad("missing_id_or_text", "needs a string 'id' and a string 'text'")
+        return bad("missing_id_or_text", "needs a string 'id' and a string 'text' (published data in other fields or "
+                                         "without ids: declare it under documents.inputs with a preset or fields)")
     if check_surrogates:  # JSON escapes can spell lone surrogates, which no UTF-8 output can hold
         try:
             json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
