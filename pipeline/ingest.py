@@ -7,6 +7,12 @@ Hugging Face datasets saved on disk; code trees) and writes
 repositories, spread over ``tasks``). Its counts come from the tasks' stats (datatrove's own
 record of the run), and the recorder links the stage to the ``sources`` manifest that
 produced the raw files. It always runs here: it is quick, and every recipe starts from it.
+
+Published corpora (SlimPajama, DCLM, Dolma, The Stack, Common Crawl WARC/WET) are read by
+the inputs the config declares (``documents.inputs``, see ``formats``). Every file under
+``raw/`` must be taken by exactly one reader, or the run stops naming it (``unmatched:
+skip`` lists it as skipped instead); ``RUN/inputs/documents.jsonl`` records per file what
+it yielded and how reading ended (``inputs``).
 """
 
 from __future__ import annotations

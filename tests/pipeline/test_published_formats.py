@@ -1,6 +1,7 @@
 """Published corpus shapes read as their publishers wrote them, and every input file accounted for."""
 
 import gzip
+import io
 import json
 import shutil
 import sys
@@ -131,7 +132,7 @@ def test_junk_in_a_warc_costs_only_itself(samples, tmp_path, through_writer):
 
 def test_decompressed_reports_trailing_junk(tmp_path):
     data = gzip.compress(b"a\n", mtime=0) + b"garbage!"
-    pieces = list(decompressed(__import__("io").BytesIO(data), "gzip"))
+    pieces = list(decompressed(io.BytesIO(data), "gzip"))
     assert pieces[0] == b"a\n" and isinstance(pieces[1], Damage) and pieces[1].resumed_at == len(data)
 
 
