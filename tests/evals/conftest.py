@@ -12,9 +12,9 @@ DATA = REPO / "data"
 
 
 def corpus_texts(limit: int = 60) -> list[str]:
-    """``limit // 2`` documents of each text file of the embedded corpus, the German fortunes last."""
+    """``limit // 2`` documents of each text file of the embedded corpus, the Spanish Bible chapters last."""
     texts = []
-    for path in sorted((DATA / "text").glob("*.jsonl"), key=lambda p: ("fortunes" in p.name, p.name)):
+    for path in sorted((DATA / "text").glob("*.jsonl"), key=lambda p: ("reina-valera" in p.name, p.name)):
         with open(path, encoding="utf-8") as handle:
             texts += [json.loads(line)["text"] for _, line in zip(range(limit // 2), handle)]
     return texts
@@ -37,7 +37,7 @@ def tiny_config(vocab_size: int):
     from glassworks.model.config import preset
 
     return dataclasses.replace(preset("tiny"), vocab_size=vocab_size, dim=64, hidden_dim=160, head_dim=16,
-                               n_layers=2, window=24, max_seq_len=96)
+                               n_layers=2, window=24, max_seq_len=192)
 
 
 def make_checkpoint(path: Path, tokenizer_dir: Path, seed: int = 0, step: int = 0, tokens_seen: int = 0) -> Path:
@@ -94,11 +94,11 @@ def helpers():
 
 
 def short_source() -> str:
-    """A held-out source of short documents (fast to evaluate): the German fortunes."""
+    """A held-out source of short documents (fast to evaluate): the Spanish Bible chapters."""
     from glassworks.evals.suite import discover
 
     sources = [s for s in discover(DATA) if s.startswith("text_")]
-    return next((s for s in sources if "fortunes" in s), sources[0])
+    return next((s for s in sources if "reina_valera" in s), sources[0])
 
 
 @pytest.fixture(scope="session", autouse=True)

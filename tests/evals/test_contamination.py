@@ -22,16 +22,20 @@ def test_hashes_identify_ngrams():
 
 
 def test_documents_in_the_shards_overlap_and_others_do_not(tmp_path, tokenizer_dir, helpers):
-    fortunes = helpers.corpus_texts(40)[20:]  # German fortunes, documents of about 1-2 kB
-    trained, unseen = fortunes[:10], fortunes[10:14]
+    # Spanish Bible chapters (about 0.5-5 kB): Rut 1-4, Jonás 1-4, Ester 1-10, Proverbios 1-12
+    chapters = helpers.corpus_texts(60)[30:]
+    trained, unseen = chapters[:10], chapters[18:22]  # up to Ester 2; Proverbios 1-4
     phase = helpers.pack_phase(tmp_path / "phase1", tokenizer_dir, trained)
     tok = Tokenizer.load(tokenizer_dir)
-    # with this 400-piece vocabulary a long German word is 13 tokens: compare 24-grams
+    # with this 400-piece vocabulary a long Spanish word is 13 tokens (engrandeciéndose): compare 24-grams
     train = training_ngrams([phase], 24)
     # a passage from inside a trained document (not its start) and whole unseen documents
     inside = [[t[200:600]] for t in trained[:3]]
     result = overlap(inside + [[t] for t in unseen], tok.encode, train, 24)
     assert result.docs == 7 and result.docs_contaminated == 3 and result.docs_any_overlap == 3
+    # Ester 3 repeats a phrase of Ester 1 ("á todas las provincias del rey"): shared n-grams, not contamination
+    same_book = overlap([[chapters[10]]], tok.encode, train, 24)
+    assert same_book.docs_any_overlap == 1 and same_book.docs_contaminated == 0 and same_book.mean_coverage < 0.05
     samples = {"seen": [{"arguments": [(trained[0][100:400], trained[0][400:500])]}],
                "unseen": [{"arguments": [(u,)]} for u in unseen]}
     report = contamination(samples, tok, [phase], n=24)

@@ -84,8 +84,8 @@ socket.create_connection = refuse
 def test_cli_sweep_offline_with_predictability_and_contamination(tmp_path, tokenizer_dir, helpers, tasks):
     checkpoints = [str(helpers.make_checkpoint(tmp_path / f"step{i}", tokenizer_dir, seed=i, step=10 * i,
                                                tokens_seen=1000 * i)) for i in (1, 2, 3, 4)]
-    fortunes = helpers.corpus_texts(60)[30:]
-    phase = helpers.pack_phase(tmp_path / "data" / "phase1", tokenizer_dir, fortunes)
+    chapters = helpers.corpus_texts(60)[30:]  # the Spanish Bible chapters
+    phase = helpers.pack_phase(tmp_path / "data" / "phase1", tokenizer_dir, chapters)
     guard = tmp_path / "guard"
     guard.mkdir()
     (guard / "sitecustomize.py").write_text(SOCKET_GUARD)

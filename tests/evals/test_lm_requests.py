@@ -18,7 +18,7 @@ PAIRS = [
     ("", "Standalone continuation without any context"),
     ("A context that is much longer than the model's context window, " * 8, "so it is cut on the left."),
 ]
-TEXTS = ["The quick brown fox jumps over the lazy dog. " * 6, "kurz", "Zeile eins\nZeile zwei\n" * 8]
+TEXTS = ["The quick brown fox jumps over the lazy dog. " * 12, "kurz", "Zeile eins\nZeile zwei\n" * 8]
 GEN = [("Python is", {"until": ["\n"], "max_gen_toks": 12}), ("Der ", {"until": ["e", "."], "max_gen_toks": 8}),
        ("import ", {"until": [], "max_gen_toks": 5})]
 
