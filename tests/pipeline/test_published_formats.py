@@ -179,3 +179,13 @@ def test_truncated_input_is_listed_with_its_byte(tmp_path):
     _, listing = _run(root, tmp_path, inputs=[{"shape": "text", "preset": "dolma"}])
     (entry,) = listing
     assert entry["ended"] == "truncated" and entry["at_byte"] == gz.rfind(GZIP_MAGIC) and entry["kept"] == 6
+
+
+def test_recorded_inputs_rebuild_the_same_config():
+    """audit regenerate rebuilds the documents config from its manifest: the inputs must survive that."""
+    from glassworks.canonical import normalise
+
+    config = from_dict(DocumentsConfig, {"inputs": published.INPUTS, "unmatched": "skip"})
+    again = from_dict(DocumentsConfig, normalise(config.recorded()))
+    assert again.recorded() == config.recorded()
+    assert from_dict(DocumentsConfig, {}).recorded() == {"raw_dir": "raw", "tasks": 1}  # older manifests keep their ids
