@@ -18,7 +18,10 @@ repositories under ``code/``. A document that has a copy anywhere in the corpus 
 or natural duplicate, a vendored file, a mirrored page: at least half of its distinct
 lines appear in one other document, or ``planted_from`` names it) is never held out, nor
 is any rendering of a page that has such a copy, nor a licence text: their copies would be
-in the training data.
+in the training data. Nor is a file under a copyleft licence (``data/REUSE.toml`` names each
+file's licence): the suite ships in release bundles as evaluation data under a permissive
+open-data licence, which copyleft terms do not allow (the Stack recipe keeps such code out of
+training for the same reason).
 
 Which documents are held out is a pure function of the seed and the documents: per
 source the ``max(min_docs, round(fraction * n))`` documents with the smallest
@@ -48,6 +51,7 @@ HELD_OUT_IDS = "heldout-ids.txt"
 LICENCE_NAMES = {"LICENSE", "LICENCE", "COPYING", "COPYRIGHT", "NOTICE"}
 SHARED_LINES = 0.5  # a document sharing this share of its distinct lines with another is a copy
 MIN_LINE = 30  # characters of a line that counts for copy detection (shorter ones recur naturally)
+COPYLEFT = ("GPL-", "LGPL-", "AGPL-")  # SPDX id prefixes whose files may not ship in a permissive data release
 
 
 @dataclass(frozen=True)
@@ -175,9 +179,29 @@ def _warc(path: Path, source: str) -> Iterator[Document]:
                 yield Document(source, record_id, text, url)
 
 
+def file_licences(data_dir: Path) -> dict[str, str]:
+    """``path relative to data_dir -> SPDX expression``, from the corpus's ``REUSE.toml`` (exact paths)."""
+    import tomllib
+
+    reuse = data_dir / "REUSE.toml"
+    if not reuse.is_file():
+        return {}
+    found = {}
+    for note in tomllib.loads(reuse.read_text(encoding="utf-8")).get("annotations", []):
+        paths = note.get("path", [])
+        for rel in [paths] if isinstance(paths, str) else paths:
+            found[rel] = note.get("SPDX-License-Identifier", "")
+    return found
+
+
+def _copyleft(expression: str) -> bool:
+    return any(part.startswith(COPYLEFT) for part in re.split(r"[\s()]+", expression))
+
+
 def _code(root: Path, source: str) -> Iterator[Document]:
+    licences = file_licences(root.parent)
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if path.name in LICENCE_NAMES:
+        if path.name in LICENCE_NAMES or _copyleft(licences.get(path.relative_to(root.parent).as_posix(), "")):
             continue
         try:
             text = path.read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from pathlib import Path
 from glassworks.errors import GlassworksError
 from glassworks.provenance.hashing import sha256_file
 from glassworks.provenance.recorder import MANIFEST_DIR, record_stage
-from glassworks.release.bundle import code, components, cards, croissant, mofyml, report, reuse
+from glassworks.release.bundle import code, components, cards, croissant, mofyml, notices, report, reuse
 from glassworks.release.bundle.config import BundleConfig
 from glassworks.release.bundle.facts import RunFacts, gather
 from glassworks.release.bundle.records import DataFile, RunRecord
@@ -122,6 +122,31 @@ def _ship_data(run_dir: Path, record: RunRecord, config: BundleConfig, plan: _Pl
     return shipped
 
 
+def _data_notices(config: BundleConfig, shipped: list[DataFile], out_dir: Path, data_dir: Path,
+                  datasets: str) -> tuple[dict[str, tuple[str, list[str]]], list[str]]:
+    """Write ``corpus/NOTICE.md`` (the documents' own licences and holders) and return the REUSE
+    terms of the data folders (the component's licence and the licences of what they hold),
+    with a warning for each folder whose content cannot be traced or is copyleft."""
+    docs = [f.bundle_path for f in shipped if f.kind == "documents"]
+    suite = [f.bundle_path for f in shipped if f.kind == "eval"]
+    terms, warnings = {}, []
+    if docs:
+        trained = notices.shipped_content(out_dir, docs, data_dir)
+        (out_dir / notices.NOTICE).write_text(notices.notice_text(datasets, trained), encoding="utf-8")
+        found, warning = notices.data_terms(datasets, trained, "corpus/documents/")
+        if found:
+            terms["corpus/documents/"] = terms["corpus/tokens/"] = found
+        warnings += [warning] if warning else []
+    if suite:
+        folder = config.artifacts.eval_data.as_posix().rstrip("/") + "/"
+        found, warning = notices.data_terms(config.licences.evaluation_data or datasets,
+                                            notices.suite_content(out_dir, suite, data_dir), folder)
+        if found:
+            terms[folder] = found
+        warnings += [warning] if warning else []
+    return terms, warnings + notices.copyleft_in(terms)
+
+
 def _licence_texts(ids: set[str], texts: Path, out: Path) -> None:
     for spdx in sorted(ids):
         src = texts / f"{spdx}.txt"
@@ -192,6 +217,8 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
     corpus_ids = sorted(_licence_ids([datasets]))
     if shipped:
         croissant.write_croissant(config, record, shipped, out_dir, corpus_ids, date)
+    content, notes = _data_notices(config, shipped, out_dir, repo / config.corpus.data_dir, datasets)
+    warnings += notes
     figures = {"stages": report.stage_figure(facts, out_dir / "docs" / "figures" / "corpus-stages.png"),
                "loss": report.loss_figure(facts, out_dir / "docs" / "figures" / "training-loss.png"),
                "run_dir": out_dir / "docs" / "figures" / "run"}
@@ -209,7 +236,7 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
     description = mofyml.description(config, found, licences, date)
     mofyml.write(out_dir / "model.yml", description)
     reuse.write_reuse(out_dir, description, config.producer, date[:4], config.licences.document,
-                      repo / config.licence_texts, reuse.source_holders(repo / config.corpus.data_dir))
+                      repo / config.licence_texts, reuse.source_holders(repo / config.corpus.data_dir), content)
     classification = classify_file(out_dir / "model.yml")
     if classification.label != label:
         raise GlassworksError(f"internal: documents state {label} but model.yml classifies as {classification.label}")

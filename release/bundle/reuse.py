@@ -52,11 +52,13 @@ def source_holders(data_dir: Path) -> list[str]:
 
 
 def annotations(mof: dict, producer: str, year: str, default_licence: str,
-                data_holders: list[str] = ()) -> list[dict]:
+                data_holders: list[str] = (), content: dict[str, tuple[str, list[str]]] | None = None) -> list[dict]:
     """The REUSE.toml annotations of a bundle described by ``mof`` (broadest first).
 
     The data components (datasets, evaluation data) name the sources' own holders beside the
-    producer: compiling the documents does not transfer their authors' copyright.
+    producer: compiling the documents does not transfer their authors' copyright. ``content``
+    gives data folders (``corpus/documents/``) the expression of the component's licence and the
+    documents' own licences (``notices.data_terms``).
     """
     ours = f"{year} {producer}"
     by_name = {c["name"]: c for c in mof["release"]["components"]}
@@ -68,6 +70,8 @@ def annotations(mof: dict, producer: str, year: str, default_licence: str,
     for glob, owner in COMPANIONS:
         if owner in by_name:
             notes.setdefault(glob, (by_name[owner]["license"], [ours]))
+    for folder, (expression, holders) in (content or {}).items():
+        notes[_glob(folder)] = (expression, [ours, *(h for h in holders if h != ours)])
     code = mof["release"].get("license", {}).get("code", {}).get("name")
     if code and "Datasets" in by_name:
         for glob in CODE_COMPANIONS:
@@ -96,15 +100,16 @@ def render(notes: list[dict]) -> str:
 
 
 def write_reuse(bundle: Path, mof: dict, producer: str, year: str, default_licence: str, texts: Path,
-                data_holders: list[str] = ()) -> list[str]:
+                data_holders: list[str] = (), content: dict[str, tuple[str, list[str]]] | None = None) -> list[str]:
     """Write ``REUSE.toml`` and ``LICENSES/<id>.txt`` for exactly the licences it uses (texts
     from ``texts``); returns those ids."""
-    notes = annotations(mof, producer, year, default_licence, data_holders)
-    ids = sorted({n["SPDX-License-Identifier"] for n in notes})
-    for spdx in ids:
+    notes = annotations(mof, producer, year, default_licence, data_holders, content)
+    components = {c["license"] for c in mof["release"]["components"]}
+    for spdx in sorted(components):
         if " " in spdx or "(" in spdx:
             raise GlassworksError(f"licence {spdx!r}: a bundle component carries one SPDX id, not an expression "
                                   "(the Model Openness Tool looks the whole string up as one id)")
+    ids = sorted({part for n in notes for part in n["SPDX-License-Identifier"].split(" AND ")})
     for spdx in ids:
         if not (texts / f"{spdx}.txt").is_file():
             raise GlassworksError(f"{texts / f'{spdx}.txt'}: no text for licence {spdx}; add it to {texts} "
