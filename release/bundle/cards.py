@@ -296,8 +296,12 @@ def dataset_card(config: BundleConfig, facts: RunFacts, licences: Mapping[str, s
         f"The compiled data is released under {licences['datasets']} (`{licence_link(licences['datasets'], bundle)}`).",
         "",
     ]
+    if (bundle / "corpus" / "NOTICE.md").is_file():
+        body += ["That licence covers the compilation; the documents keep their authors' terms. `corpus/NOTICE.md` "
+                 "lists each licence with its documents and copyright holders, and `LICENSES/` holds every text.", ""]
     if facts.data_release:
-        body += [f"Why each source allows this, from {facts.data_release_note}:", "", facts.data_release, ""]
+        body += [f"Why each source allows this, from {facts.data_release_note} (its paths are those of the "
+                 "repository's data folder, which the code archive in `code/` holds):", "", facts.data_release, ""]
     else:
         body += [f"The per-source reasoning for this licence is not available: {facts.data_release_note}.", ""]
     return str(DatasetCard.from_template(data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(body) + "\n"))
