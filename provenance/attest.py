@@ -24,6 +24,7 @@ same tree and key give the same bytes (model.sig is not: model_signing's ECDSA n
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from glassworks.errors import GlassworksError
 from glassworks.provenance.atomic import atomic_write_bytes, atomic_write_json
 from glassworks.provenance.bundle import is_bundle
 from glassworks.provenance.manifest import load_manifest, validate_manifest
-from glassworks.provenance.model_signing_io import MODEL_SIG, sign_model, verify_model_signature
+from glassworks.provenance.model_signing_io import MODEL_SIG, describe_difference, sign_model, verify_model_signature
 from glassworks.provenance.signing import fingerprint, public_pem, sign_envelope
 from glassworks.provenance.tree import ATTESTATION_DIR, UNRECORDED_DIRS, TreeIndex
 
@@ -44,6 +45,7 @@ ENVELOPE = ATTESTATION_DIR + "provenance.dsse.json"
 STATEMENT = ATTESTATION_DIR + "statement.intoto.json"
 PUBLIC_KEY = ATTESTATION_DIR + "signing.pub"
 ATTESTATION_FILES = (ENVELOPE, STATEMENT, PUBLIC_KEY, MODEL_SIG)
+_CHECKPOINT_FOLDER = re.compile(r"^checkpoints/(?!final/)[^./][^/]*/$")  # an intermediate checkpoint's folder
 UNSIGNED = ("the bundle is not signed, so nothing shows who made it (anyone can rewrite a bundle and its whole "
             "manifest chain consistently): ask the maintainer for a signed bundle and their key's fingerprint, or "
             "pass --allow-unsigned to check integrity only")
@@ -245,9 +247,17 @@ def read_statement_copy(path: Path):
         return None
 
 
-def check_signature(report, path: Path, index: TreeIndex, trusted, allow_unsigned: bool = False) -> set[str]:
+def check_signature(report, path: Path, index: TreeIndex, trusted, allow_unsigned: bool = False, *,
+                    claims=None, published_adds=None) -> set[str]:
     """Check ``attestation/`` against the tree and the keys the auditor trusts; returns the
     signed file names when the statement holds (they count as recorded for coverage).
+
+    A checkout of one revision of a published repository (``release publish``) is judged with
+    ``claims``, the ``revisions.Claims`` that ``audit verify`` validated against the record, and
+    ``published_adds(rel)``, true for a file publishing adds that verify's own checks accept
+    (revisions.json, the root export, .gitattributes). A signed file absent here is skipped only
+    when the claims put its whole ``checkpoints/<name>/`` folder of signed files on another
+    revision and none of them is here; an unsigned file only when ``published_adds`` takes it.
 
     Fails closed on a bundle: unless ``allow_unsigned``, a bundle passes only when its
     signature verifies with a key (or keyless identity) in ``trusted``. Refused in any case:
@@ -284,10 +294,10 @@ def check_signature(report, path: Path, index: TreeIndex, trusted, allow_unsigne
             report.add("signature", FAIL, rel, "unexpected in attestation/ (only the envelope, statement, key and "
                        "model.sig belong)")
     if (path / ENVELOPE).exists() or (path / PUBLIC_KEY).exists():
-        statement = _key_signed(report, path, index, trusted, required)
+        statement = _key_signed(report, path, index, trusted, required, claims, published_adds)
     else:
-        statement = _keyless(report, path, trusted, required)
-    ok = set() if statement is None else _check_subjects(report, path, index, statement)
+        statement = _keyless(report, path, index, trusted, required, claims, published_adds)
+    ok = set() if statement is None else _check_subjects(report, index, statement, claims, published_adds)
     _settle(report)
     return ok
 
@@ -299,7 +309,7 @@ def _settle(report) -> None:
     report.authenticity = "failed" if failed else "verified" if report.signer_pinned else "not checked"
 
 
-def _key_signed(report, path: Path, index: TreeIndex, trusted, required: bool):
+def _key_signed(report, path: Path, index: TreeIndex, trusted, required: bool, claims, published_adds):
     """The statement of a key-signed tree, once its envelope verified (with a trusted key, or,
     when the auditor allows it, with the key the tree carries); checks model.sig with that key."""
     from glassworks.provenance.findings import FAIL, PASS, WARN
@@ -354,11 +364,11 @@ def _key_signed(report, path: Path, index: TreeIndex, trusted, required: bool):
         return None
     if read_statement_copy(path) != statement:
         report.add("signature", FAIL, STATEMENT, "the readable statement differs from the signed payload")
-    _check_model_signature(report, path, index, public_pem(signer), fingerprint(signer))
+    _check_model_signature(report, path, index, public_pem(signer), fingerprint(signer), claims, published_adds)
     return statement
 
 
-def _keyless(report, path: Path, trusted, required: bool):
+def _keyless(report, path: Path, index: TreeIndex, trusted, required: bool, claims, published_adds):
     """A Sigstore keyless signature: model.sig alone vouches, for the files and the statement.
     Needs the network to check (Sigstore's trust root); not exercised by the offline tests."""
     from glassworks.provenance.findings import FAIL, PASS, WARN
@@ -371,35 +381,75 @@ def _keyless(report, path: Path, trusted, required: bool):
     problems = []
     for identity in trusted.identities:
         result = verify_model_signature(path, identity=identity)
-        if result.ok:
+        differ = _model_differences(report, index, result, claims, published_adds) if result.signed else ""
+        if result.signed and not differ:
             report.signer, report.signer_pinned = f"{identity[0]} ({identity[1]})", True
             report.add("signature", PASS, MODEL_SIG, f"model_signing verifies it as signed by {identity[0]}")
             statement = read_statement_copy(path)
             if statement is None:
                 report.add("signature", FAIL, STATEMENT, "missing or not JSON")
             return statement
-        problems.append(f"{identity[0]}: {result.problem}")
+        problems.append(f"{identity[0]}: {differ or result.problem}")
+        if result.signed:
+            break  # the signature verified but the files differ: no other identity changes that
     report.add("signature", FAIL, MODEL_SIG, "; ".join(problems))
     return None
 
 
-def _check_model_signature(report, path: Path, index: TreeIndex, pem: bytes, signer_fp: str) -> None:
+def _check_model_signature(report, path: Path, index: TreeIndex, pem: bytes, signer_fp: str, claims,
+                           published_adds) -> None:
     """model_signing's own verifier, with the key that verified the envelope; then that what it
     covers is every file of the tree (it may leave paths out: the signed payload lists them)."""
     from glassworks.provenance.findings import FAIL, PASS
 
     result = verify_model_signature(path, pem)
-    if not result.ok:
+    if not result.signed:
         report.add("signature", FAIL, MODEL_SIG, result.problem)
         return
+    problem = _model_differences(report, index, result, claims, published_adds)
+    if problem:
+        report.add("signature", FAIL, MODEL_SIG, problem)
     expected = set(index.files) | {rel for rel in (ENVELOPE, STATEMENT, PUBLIC_KEY) if (path / rel).is_file()}
     for rel in sorted(expected - set(result.covered)):
-        report.add("signature", FAIL, rel, "not covered by the model_signing signature")
-    report.add("signature", PASS, MODEL_SIG, f"model_signing verifies {len(result.covered)} files with {signer_fp}")
+        if not (published_adds and published_adds(rel)):
+            report.add("signature", FAIL, rel, "not covered by the model_signing signature")
+    if not problem:
+        report.add("signature", PASS, MODEL_SIG, f"model_signing verifies {len(result.covered) - len(result.missing)} "
+                   f"files here with {signer_fp}")
 
 
-def _check_subjects(report, path: Path, index: TreeIndex, statement) -> set[str]:
-    from glassworks.provenance.findings import FAIL, PASS
+def _model_differences(report, index: TreeIndex, result, claims, published_adds) -> str:
+    """What makes this tree differ from what model_signing signed, but for signed checkpoint
+    folders that ship whole on another revision (reported SKIP) and files publishing adds."""
+    from glassworks.provenance.findings import SKIP
+
+    away = _shipped_elsewhere(claims, result.covered, index)
+    for prefix, (revision, count) in sorted(away.items()):
+        report.add("signature", SKIP, prefix, f"model_signing: {count} signed file(s) ship on revision {revision!r} "
+                   "of the published repository; not checked here (check out that revision to verify them)")
+    missing = [rel for rel in result.missing if not any(rel.startswith(p) for p in away)]
+    extra = [rel for rel in result.extra if not (published_adds and published_adds(rel))]
+    if result.changed or missing or extra:
+        return describe_difference(result.changed, missing, extra)
+    return ""
+
+
+def _shipped_elsewhere(claims, signed, index: TreeIndex) -> dict[str, tuple[str, int]]:
+    """{checkpoints/<name>/: (revision, signed files)} for each folder that the validated claims
+    put on another revision, that holds signed files, and of which this tree holds none."""
+    if claims is None:
+        return {}
+    here = set(index.files) | set(index.odd) | set(index.unreadable)
+    out = {}
+    for prefix, revision in claims.elsewhere.items():
+        folder = [name for name in signed if name.startswith(prefix)]
+        if _CHECKPOINT_FOLDER.match(prefix) and folder and not here.intersection(folder):
+            out[prefix] = (revision, len(folder))
+    return out
+
+
+def _check_subjects(report, index: TreeIndex, statement, claims, published_adds) -> set[str]:
+    from glassworks.provenance.findings import FAIL, PASS, SKIP
 
     subjects = statement_subjects(statement)
     if isinstance(subjects, str):
@@ -411,10 +461,16 @@ def _check_subjects(report, path: Path, index: TreeIndex, statement) -> set[str]
         report.add("signature", FAIL, STATEMENT, f"the signed statement names {len(signed - present)} manifest(s) "
                    f"this tree lacks and lacks {len(present - signed)} it has: an attestation of another bundle or "
                    "run (replayed), or manifests replaced after signing")
-    ok = set()
+    away = _shipped_elsewhere(claims, subjects, index)
+    for prefix, (revision, count) in sorted(away.items()):
+        report.add("signature", SKIP, prefix, f"{count} signed file(s) ship on revision {revision!r} of the published "
+                   "repository; not checked here (check out that revision to verify them)")
+    ok, elsewhere = set(), 0
     for name, sha in sorted(subjects.items()):
         got = index.files.get(name)
-        if got is None:
+        if got is None and any(name.startswith(p) for p in away):
+            elsewhere += 1
+        elif got is None:
             why = index.odd.get(name) or "signed file is missing"
             report.add("signature", FAIL, name, why)
         elif got[0] != sha:
@@ -422,7 +478,9 @@ def _check_subjects(report, path: Path, index: TreeIndex, statement) -> set[str]
         else:
             ok.add(name)
     for rel in sorted(set(index.files) - set(subjects)):
-        report.add("signature", FAIL, rel, "not covered by the signature (added or replaced after signing)")
-    report.add("signature", PASS if len(ok) == len(subjects) else FAIL, STATEMENT,
-               f"{len(ok)} of {len(subjects)} signed files match")
+        if not (published_adds and published_adds(rel)):  # else verify's coverage check reports it
+            report.add("signature", FAIL, rel, "not covered by the signature (added or replaced after signing)")
+    report.add("signature", PASS if len(ok) + elsewhere == len(subjects) else FAIL, STATEMENT,
+               f"{len(ok)} of {len(subjects)} signed files match" + (f", {elsewhere} ship on other revisions"
+                                                                     if elsewhere else ""))
     return ok

@@ -14,6 +14,12 @@ out too, by model_signing's defaults that its CLI also applies: ``.git``, ``.git
 ``.github`` and ``.gitignore`` at the top; glassworks' own statement covers those, and
 ``verify_model_signature`` reports what the signature covers so the two can be compared.
 
+That CLI demands the folder be exactly what was signed, so it checks a full bundle, not the
+checkout of one revision of a published repository (which lacks the other revisions'
+checkpoints and holds revisions.json and a root export). ``verify_model_signature`` checks the
+signature with model_signing's verifier and lists the differences file by file, so that
+``attest.check_signature`` can judge them against the validated revision map.
+
 ECDSA in model_signing draws a fresh nonce, so model.sig differs between two signings of the
 same tree (the glassworks envelope does not): both verify.
 """
@@ -23,7 +29,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import secrets
 import shutil
 import tempfile
@@ -100,21 +105,28 @@ def sign_model(path: Path, private_key=None, *, keyless: bool = False, skip: tup
 
 @dataclass(frozen=True)
 class ModelSignatureCheck:
-    ok: bool
+    ok: bool  # the signature verifies and the folder holds exactly the files it signed
     problem: str = ""
-    covered: dict[str, str] = field(default_factory=dict)  # file -> sha256, as the signed payload lists them
+    covered: dict[str, str] = field(default_factory=dict)  # file -> sha256, as the verified manifest lists them
     left_out: tuple[str, ...] = ()  # the paths the signature says it does not cover
+    signed: bool = False  # the signature itself verifies (whatever the folder holds)
+    changed: tuple[str, ...] = ()  # signed files whose bytes differ here
+    missing: tuple[str, ...] = ()  # signed files absent here
+    extra: tuple[str, ...] = ()  # files here it did not sign (its own ignore rules applied)
 
 
 def _readable(exc: Exception) -> str:
-    """model_signing's message, with a hash mismatch said by file name rather than as digest bytes."""
-    text = str(exc)
-    if not text.startswith("Signature mismatch"):
-        return f"{type(exc).__name__}: {text}".rstrip(": ")[:500]
-    parts = [f"{name} changed" for name in re.findall(r"Hash mismatch for \\?'([^'\\]+)\\?'", text)]
-    for kind, names in re.findall(r"(Extra|Missing) files(?: found)? in model \\?'[^'\\]*\\?': ([^\"'\\]*)", text):
-        parts.append(("not signed: " if kind == "Extra" else "signed but missing: ") + names)
-    return "the files differ from what it signed (" + ("; ".join(parts) or text[:300]) + ")"
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")[:500]
+
+
+def describe_difference(changed=(), missing=(), extra=()) -> str:
+    """model_signing's refusal of a folder that differs from what it signed, said by file name."""
+    parts = [f"{name} changed" for name in changed]
+    if extra:
+        parts.append("not signed: " + ", ".join(extra))
+    if missing:
+        parts.append("signed but missing: " + ", ".join(missing))
+    return "model_signing refuses it: the files differ from what it signed (" + "; ".join(parts) + ")"
 
 
 def signed_payload(sig_path: Path) -> dict:
@@ -124,33 +136,56 @@ def signed_payload(sig_path: Path) -> dict:
     return json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
 
 
+def _signed_manifest(sig: Path, public_pem: bytes | None, identity: tuple[str, str] | None):
+    """The manifest model_signing's verifier returns once the signature checks (raises otherwise).
+
+    model_signing 1.1's public ``verifying.Config.verify`` does this, then hashes the folder
+    and demands it match the manifest exactly; a checkout of one published revision lacks the
+    checkpoints of the others and holds files publishing adds, so glassworks runs the same
+    two verifier classes that ``Config.verify`` builds and compares the files itself."""
+    from model_signing._signing import sign_ec_key, sign_sigstore, sign_sigstore_pb
+
+    if identity is not None:
+        verifier = sign_sigstore.Verifier(identity=identity[0], oidc_issuer=identity[1])
+        return verifier.verify(sign_sigstore.Signature.read(sig))
+    with _public_file(public_pem) as key_path:
+        verifier = sign_ec_key.Verifier(key_path)
+    return verifier.verify(sign_sigstore_pb.Signature.read(sig))
+
+
 def verify_model_signature(path: Path, public_pem: bytes | None = None,
                            identity: tuple[str, str] | None = None) -> ModelSignatureCheck:
-    """Run model_signing's own verifier on ``path`` with a pinned public key (or, for a keyless
-    signature, a signer identity and OIDC issuer: needs the network, untested here). Never raises
-    on a bad signature; the problem is model_signing's message."""
-    from model_signing import verifying
-
+    """Check ``path`` against its model_signing signature with a pinned public key (or, for a
+    keyless signature, a signer identity and OIDC issuer: needs the network, untested here):
+    model_signing's verifier checks the signature and yields the signed manifest, model_signing's
+    hashing (the signed ignore paths, plus ``.git`` and the like) hashes the folder, and each
+    file's digest is compared. Never raises on a bad signature. ``ok`` only when the folder is
+    exactly what was signed; ``signed`` with ``changed``/``missing``/``extra`` lets a caller
+    that knows a published checkout's layout judge the differences (``attest.check_signature``)."""
     sig = path / MODEL_SIG
     if not sig.is_file() or sig.is_symlink():
         return ModelSignatureCheck(False, f"no model_signing signature ({MODEL_SIG}); sign with `glassworks audit sign`")
-    config = verifying.Config()
     try:
-        if identity is not None:
-            config.use_sigstore_verifier(identity=identity[0], oidc_issuer=identity[1])
-            config.set_hashing_config(_hashing(())).verify(path, sig)
-        else:
-            with _public_file(public_pem) as key_path:
-                config.use_elliptic_key_verifier(public_key=key_path)
-                config.set_hashing_config(_hashing(())).verify(path, sig)
+        expected = _signed_manifest(sig, public_pem, identity)
     except Exception as exc:  # model_signing raises ValueError, protobuf and cryptography errors alike
         return ModelSignatureCheck(False, "model_signing refuses it: " + _readable(exc))
     try:
         payload = signed_payload(sig)
-        covered = {r["name"]: r["digest"] for r in payload["predicate"]["resources"] if r.get("algorithm") == "sha256"}
         left_out = tuple(payload["predicate"]["serialization"].get("ignore_paths", ()))
     except (KeyError, TypeError, ValueError) as exc:
         return ModelSignatureCheck(False, f"verified, but its payload is not model_signing's ({exc})")
     if payload.get("predicateType") != PREDICATE:
         return ModelSignatureCheck(False, f"predicateType {payload.get('predicateType')!r}, not {PREDICATE}")
-    return ModelSignatureCheck(True, "", covered, left_out)
+    want = {rd.identifier: rd.digest for rd in expected.resource_descriptors()}
+    hashing_config = _hashing(())
+    hashing_config.add_ignored_paths(model_path=path, paths=expected.serialization_type.get("ignore_paths", ()))
+    try:
+        got = {rd.identifier: rd.digest for rd in hashing_config.hash(path).resource_descriptors()}
+    except Exception as exc:  # a symlink, an unreadable file: model_signing's hashing refuses it
+        return ModelSignatureCheck(False, "model_signing refuses it: " + _readable(exc), signed=True)
+    covered = {name: digest.digest_hex for name, digest in want.items() if digest.algorithm == "sha256"}
+    changed = tuple(sorted(n for n in set(want) & set(got) if want[n] != got[n]))
+    missing, extra = tuple(sorted(set(want) - set(got))), tuple(sorted(set(got) - set(want)))
+    ok = not (changed or missing or extra)
+    return ModelSignatureCheck(ok, "" if ok else describe_difference(changed, missing, extra), covered, left_out,
+                               True, changed, missing, extra)

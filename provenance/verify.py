@@ -115,7 +115,13 @@ def verify_run(path: str | Path, roots: dict[str, str | Path] | None = None, unc
         _check_links(report, manifest, rel, manifests, produced)
 
     _check_graph(report, manifests, bundle)
-    signed = check_signature(report, run_dir, index, trusted or TrustedKeys(), allow_unsigned)
+    def published_adds(rel: str) -> bool:  # a file publishing adds, which the coverage check below accepts
+        scratch = VerifyReport(path=run_dir, kind=report.kind)
+        return rel in index.files and published.covers(scratch, rel, index.files[rel]) and scratch.ok
+
+    signed = check_signature(report, run_dir, index, trusted or TrustedKeys(), allow_unsigned,
+                             claims=published.claims if published else None,
+                             published_adds=published_adds if published else None)
     recorded = {rec["path"] for _, m in manifests.values() for side in ("inputs", "outputs")
                 for rec in m[side]["files"] if rec.get("root", "run") == "run"}
     recorded_content = resolver.recorded_content(manifests) if bundle else set()

@@ -2,7 +2,10 @@
 
 The bundle is the session's real one (built from a trained run with two intermediate
 checkpoints); it is published once into a git repository, and each revision is cloned
-with the ``git`` command, then put through ``audit verify`` and ``release check``.
+with the ``git`` command, then put through ``audit verify`` and ``release check``. A signed
+copy of it is published too: every checkout verifies with the maintainer's key pinned, and
+forgeries on a checkout (a signed file deleted or moved by revisions.json, a stray file, a
+swapped checkpoint file) fail.
 """
 
 import json
@@ -164,3 +167,114 @@ def test_hub_and_local_plans_have_the_same_layout(built, tmp_path):
         local = layout(plan_publish(bundle, str(tmp_path / "repo"), staging), str(tmp_path / "repo"))
     assert hub == local
     assert [a for a, *_ in hub].count("create_branch") == 2
+
+
+# --- a signed bundle, published: every checkout verifies with the maintainer's key pinned ---
+
+@pytest.fixture(scope="module")
+def signed_published(built, tmp_path_factory):
+    """A signed copy of the session's bundle (DSSE statement and model_signing), published
+    locally; returns (repository, maintainer's public key)."""
+    from glassworks.provenance.attest import sign_tree
+    from glassworks.provenance.signing import generate_keypair, load_private_key
+
+    base = tmp_path_factory.mktemp("signed-publish")
+    private, public, _ = generate_keypair(base / "keys", "maintainer")
+    bundle = base / "bundle"
+    shutil.copytree(built[1], bundle)
+    sign_tree(bundle, load_private_key(private), repository="https://github.com/example/glassworks")
+    repo = base / "repo"
+    # publishing checks the bundle first; the signature is checked below, with the key pinned, on every checkout
+    assert main(["release", "publish", str(bundle), "--to", str(repo), *_verify_args()]) == 0
+    return repo, public
+
+
+def _trusted(public: Path):
+    from glassworks.provenance.signing import TrustedKeys
+
+    return TrustedKeys.from_args((str(public),))
+
+
+def _signature_fails(report) -> dict[str, str]:
+    return {f.subject: f.detail for f in report.findings if f.status == FAIL and f.check == "signature"}
+
+
+@pytest.mark.parametrize("revision", ["main", "step1-tokens128", "step2-tokens256"])
+def test_every_revision_of_a_signed_bundle_verifies_with_the_pinned_key(signed_published, tmp_path, revision, capsys):
+    repo, public = signed_published
+    checkout = _checkout(repo, revision, tmp_path / revision)
+    assert main(["audit", "verify", str(checkout), "--trusted-key", str(public)]) == 0, capsys.readouterr().out
+    report = verify_run(checkout, trusted=_trusted(public))
+    assert report.authenticity == "verified"
+    away = {f.subject for f in report.findings if f.check == "signature" and f.status == SKIP}
+    expected = {"main": {"checkpoints/step1/", "checkpoints/step2/"}, "step1-tokens128": {"checkpoints/step2/"},
+                "step2-tokens256": {"checkpoints/step1/"}}[revision]
+    assert away == expected  # once for the statement, once for model_signing, each a whole folder
+    assert all("ship on revision" in f.detail for f in report.findings if f.subject in away and f.check == "signature")
+    passed = {f.subject: f.detail for f in report.findings if f.check == "signature" and f.status == PASS}
+    assert "ship on other revisions" in passed["attestation/statement.intoto.json"]
+    assert "attestation/model.sig" in passed
+
+
+def test_a_signed_file_deleted_from_a_checkout_fails(signed_published, tmp_path):
+    repo, public = signed_published
+    checkout = _checkout(repo, "main", tmp_path / "main")
+    (checkout / "docs" / "paper.md").unlink()
+    failed = _signature_fails(verify_run(checkout, trusted=_trusted(public)))
+    assert failed["docs/paper.md"] == "signed file is missing"
+    assert "signed but missing: docs/paper.md" in failed["attestation/model.sig"]
+
+
+def test_revisions_json_cannot_move_a_signed_file_to_another_revision(signed_published, tmp_path):
+    repo, public = signed_published
+    checkout = _checkout(repo, "step1-tokens128", tmp_path / "b1")
+    shutil.rmtree(checkout / "docs")
+    shutil.rmtree(checkout / "checkpoints" / "final")
+    value = json.loads((checkout / FILE).read_text())
+    value["checkpoints"].update({"docs/": "step2-tokens256", "checkpoints/final/": "step2-tokens256"})
+    (checkout / FILE).write_text(json.dumps(value))
+    report = verify_run(checkout, trusted=_trusted(public))
+    failed = _signature_fails(report)
+    assert failed["docs/paper.md"] == "signed file is missing"
+    assert failed["checkpoints/final/model.safetensors"] == "signed file is missing"
+    assert "signed but missing: " in failed["attestation/model.sig"] and "docs/paper.md" in failed["attestation/model.sig"]
+    # the forged map itself is not left to the revision checks alone: the signature refuses it too
+    assert failed[FILE] == "not covered by the signature (added or replaced after signing)"
+    assert report.authenticity == "failed"
+
+
+def test_a_stray_file_at_the_root_of_a_checkout_fails(signed_published, tmp_path):
+    repo, public = signed_published
+    checkout = _checkout(repo, "main", tmp_path / "main")
+    shutil.copyfile(checkout / "model.yml", checkout / "extra.yml")  # a copy of a signed file, at the root
+    failed = _signature_fails(verify_run(checkout, trusted=_trusted(public)))
+    assert failed["extra.yml"] == "not covered by the signature (added or replaced after signing)"
+    assert "not signed: extra.yml" in failed["attestation/model.sig"]
+
+
+def test_a_swapped_checkpoint_file_on_a_branch_fails(signed_published, tmp_path):
+    repo, public = signed_published
+    checkout = _checkout(repo, "step1-tokens128", tmp_path / "b1")
+    other = _checkout(repo, "step2-tokens256", tmp_path / "b2")
+    name = "checkpoints/step1/model.safetensors"
+    shutil.copyfile(other / "checkpoints" / "step2" / "model.safetensors", checkout / name)
+    failed = _signature_fails(verify_run(checkout, trusted=_trusted(public)))
+    assert failed[name] == "changed since it was signed (sha256 differs from the signed statement)"
+    assert f"{name} changed" in failed["attestation/model.sig"]
+
+
+def test_model_signing_alone_checks_the_full_bundle_not_a_checkout(signed_published, tmp_path):
+    """What docs/auditing.md says: the standalone `model_signing verify` sees a revision's
+    checkout as missing the other revisions' checkpoints, even told to ignore unsigned files."""
+    import sys
+
+    cli = Path(sys.executable).parent / "model_signing"
+    if not cli.exists():
+        pytest.skip("model_signing's console script is not installed next to this Python")
+    repo, public = signed_published
+    checkout = _checkout(repo, "step1-tokens128", tmp_path / "b1")
+    argv = [str(cli), "verify", "key", str(checkout), "--signature", str(checkout / "attestation" / "model.sig"),
+            "--public_key", str(public)]
+    for extra in ([], ["--ignore_unsigned_files"]):
+        done = subprocess.run(argv + extra, capture_output=True, text=True)
+        assert done.returncode != 0 and "checkpoints/step2/" in done.stderr + done.stdout, (extra, done.stderr)
