@@ -22,7 +22,7 @@ def test_shipped_demo_config_loads():
     from glassworks.release.bundle import BundleConfig
 
     config = load_config(REPO / "configs" / "release-demo.yaml", BundleConfig)
-    assert config.corpus.ship == "manifests" and config.artifacts.final_checkpoint == Path("checkpoints/final")
+    assert config.corpus.ship == "documents" and config.artifacts.final_checkpoint == Path("checkpoints/final")
 
 
 def test_build_command_with_shards(trained_run, tmp_path, capsys):
