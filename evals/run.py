@@ -243,9 +243,35 @@ def evaluate_checkpoint(checkpoint: str | Path, run_dir: str | Path, config: Eva
         for path in train_data or []:
             rec.input(Path(path) / "index.json")
         rec.output(out)
+        for path in write_sample_scores(samples, out.parent):
+            rec.output(path)
         rec.counts.add_in(len(prepared.files))
         rec.counts.keep(len(prepared.files))
     return results
+
+
+SCORED = ("acc", "acc_norm", "bits_per_byte", "byte_perplexity", "word_perplexity")
+
+
+def write_sample_scores(samples: dict, folder: Path) -> list[Path]:
+    """``samples_<task>.jsonl``: each document's own scores (``doc_id`` and, for a perplexity
+    metric, its ``[loglikelihood, bytes or words]`` pair), so a report can give a standard error
+    over documents where lm-eval gives none. Nothing else of the sample log is kept: it holds
+    the documents' text, which the suite already ships."""
+    from glassworks.provenance.atomic import atomic_write_bytes
+
+    written = []
+    for task, rows in sorted(samples.items()):
+        lines = []
+        for row in sorted(rows, key=lambda r: r.get("doc_id", 0)):
+            scores = {m: row[m] for m in SCORED if m in row}
+            if scores:
+                lines.append(json.dumps({"doc_id": row.get("doc_id"), **scores}, sort_keys=True, default=_jsonable))
+        if lines:
+            path = folder / f"samples_{task}.jsonl"
+            atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+            written.append(path)
+    return written
 
 
 def provenance_block(checkpoint: Path, files: dict[str, list[Path]], config: EvalConfig) -> dict:

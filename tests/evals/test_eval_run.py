@@ -57,6 +57,21 @@ def test_the_run_verifies_and_records_checkpoint_and_task_data(evaluated, checkp
     assert manifest["code"]["libraries"]["lm-eval"]
 
 
+def test_each_documents_scores_are_kept_and_recorded(evaluated, checkpoint, tasks):
+    """Per-document scores (what a standard error over documents needs) sit beside the results,
+    one line per scored document, and the eval manifest records them."""
+    run, _, _ = evaluated
+    folder = run / "eval" / checkpoint.name
+    cloze = [json.loads(line) for line in (folder / f"samples_{tasks[0]}.jsonl").read_text().splitlines()]
+    ppl = [json.loads(line) for line in (folder / f"samples_{tasks[1]}.jsonl").read_text().splitlines()]
+    assert [row["doc_id"] for row in cloze] == [0, 1, 2, 3] and all(row["acc"] in (0.0, 1.0) for row in cloze)
+    assert ppl and all(ll < 0 < size for ll, size in (row["bits_per_byte"] for row in ppl))
+    assert "text" not in ppl[0] and "arguments" not in ppl[0]  # scores only: the suite ships the texts
+    manifest = json.loads(next((run / "manifests").glob("eval-*.json")).read_text())
+    outputs = {f["path"] for f in manifest["outputs"]["files"]}
+    assert {f"eval/{checkpoint.name}/samples_{task}.jsonl" for task in tasks} <= outputs
+
+
 def test_same_checkpoint_and_tasks_give_the_same_bytes(evaluated, checkpoint, helpers):
     run, config, _ = evaluated
     path = run / "eval" / checkpoint.name / "results.json"
