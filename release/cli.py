@@ -132,16 +132,26 @@ def check_command(bundle: Path, as_json: bool) -> None:
               help="repo: main plus one branch per intermediate checkpoint (default for the Hub and local "
                    "folders); copy: every bundle file at its path (default for other URLs).")
 @click.option("--dry-run", is_flag=True, help="Print the exact plan and change nothing.")
-@click.option("--allow-unsigned", is_flag=True, help="Publish a bundle that is not signed (`audit sign`); its "
-                                                     "checkouts then verify only with `audit verify --allow-unsigned`.")
-def publish_command(bundle: Path, target: str, layout: str | None, dry_run: bool, allow_unsigned: bool) -> None:
+@click.option("--trusted-key", "trusted_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Public key (PEM) the bundle must be signed with; repeatable.")
+@click.option("--trusted-fingerprint", "fingerprints", multiple=True, metavar="SHA256:HEX",
+              help="Fingerprint of a key the bundle must be signed with (`audit keygen` prints it); repeatable.")
+@click.option("--allow-unsigned", is_flag=True, help="Publish without checking the bundle's signature against a "
+                                                     "trusted key; its checkouts then verify only with "
+                                                     "`audit verify --allow-unsigned` unless it is signed.")
+def publish_command(bundle: Path, target: str, layout: str | None, dry_run: bool, trusted_keys: tuple[str, ...],
+                    fingerprints: tuple[str, ...], allow_unsigned: bool) -> None:
     """Publish a bundle that passes `release check` and `audit verify`. The Hub and a local
     folder get the same git layout: main holds the bundle without its intermediate checkpoints,
     each of which ships on a branch of its own (step1000-tokens4M) made from main;
     revisions.json says which, so every revision's checkout verifies."""
     from glassworks.release.bundle.publish import plan_publish, publish, refuse_unless_sound, staged
 
-    refuse_unless_sound(bundle, allow_unsigned)
+    from glassworks.provenance.signing import TrustedKeys
+
+    if allow_unsigned and (trusted_keys or fingerprints):
+        raise click.UsageError("--allow-unsigned with a trusted key: name the key, or allow unsigned, not both")
+    refuse_unless_sound(bundle, allow_unsigned, TrustedKeys.from_args(trusted_keys, fingerprints))
     with staged() as staging:
         plan = plan_publish(bundle, target, staging, layout)
         for line in plan.lines():

@@ -200,9 +200,9 @@ def _export(checkpoint: Path, out: Path) -> Path:
     return out
 
 
-def refuse_unless_sound(bundle: Path, allow_unsigned: bool = False) -> None:
-    """Refuse a bundle that ``release check`` or ``audit verify`` fails (an unsigned one too,
-    unless ``allow_unsigned``)."""
+def refuse_unless_sound(bundle: Path, allow_unsigned: bool = False, trusted=None) -> None:
+    """Refuse a bundle that ``release check`` or ``audit verify`` fails: one not signed by a
+    ``trusted`` key (``TrustedKeys``), unless ``allow_unsigned``."""
     from glassworks.provenance.verify import verify_run
     from glassworks.release.bundle.check import check_bundle
 
@@ -210,7 +210,7 @@ def refuse_unless_sound(bundle: Path, allow_unsigned: bool = False) -> None:
     if not checked.ok:
         raise GlassworksError(f"{bundle}: release check fails ({(checked.schema_errors + checked.problems + checked.absent)[0]}); "
                               "run `glassworks release check` and fix it before publishing")
-    verified = verify_run(bundle, allow_unsigned=allow_unsigned)
+    verified = verify_run(bundle, allow_unsigned=allow_unsigned, trusted=trusted)
     if not verified.ok:
         first = verified.failures[0]
         raise GlassworksError(f"{bundle}: audit verify fails ({first.line().strip()}); run `glassworks audit verify`")

@@ -184,8 +184,10 @@ def signed_published(built, tmp_path_factory):
     shutil.copytree(built[1], bundle)
     sign_tree(bundle, load_private_key(private), repository="https://github.com/example/glassworks")
     repo = base / "repo"
-    # publishing checks the bundle first; the signature is checked below, with the key pinned, on every checkout
-    assert main(["release", "publish", str(bundle), "--to", str(repo), *_verify_args()]) == 0
+    # publishing refuses a bundle not signed by the named key; a checkout is then verified the same way
+    assert main(["release", "publish", str(bundle), "--to", str(base / "refused"), "--trusted-fingerprint",
+                 "SHA256:" + "0" * 64]) != 0
+    assert main(["release", "publish", str(bundle), "--to", str(repo), "--trusted-key", str(public)]) == 0
     return repo, public
 
 
