@@ -14,9 +14,9 @@ from glassworks.errors import GlassworksError
 
 STAGE, VERSION = "samples", "1"
 SAMPLES_FILE, TABLE_FILE = "samples.jsonl", "samples.md"
-# Prompts in the registers of the demo corpus: documentation prose, Python code, German text.
+# Prompts in the registers of the demo corpus: documentation prose, Python code, Spanish scripture.
 DEFAULT_PROMPTS = ("Sphinx is a documentation generator that", "The configuration file", "def main(",
-                   "import os\n", "Der Koch")
+                   "import os\n", "Y aconteció")
 
 
 def write_samples(checkpoint_dir: str | Path, out_dir: str | Path, prompts: tuple[str, ...] = DEFAULT_PROMPTS,

@@ -145,7 +145,7 @@ def _languages(bundle: Path, files: list[DataFile]) -> list[str]:
     return [lang for lang, _ in found.most_common()]
 
 
-def _rai(record: RunRecord, files: list[DataFile]) -> dict:
+def _rai(record: RunRecord, files: list[DataFile], languages: list[str]) -> dict:
     """The Responsible-AI fields this run's record can back with facts."""
     stages = [m for m in record.stage_order() if m["counts"]["unit"] == "documents"]
     steps = [f"{m['stage']['name']}: {m['counts']['in']} documents in, {m['counts']['kept']} kept"
@@ -163,8 +163,9 @@ def _rai(record: RunRecord, files: list[DataFile]) -> dict:
         "data_use_cases": ["Pre-training the released language model; reproducing and auditing its training data."],
         "data_limitations": [f"A small corpus ({sum(1 for _ in sources)} sources) meant for a demonstration model; "
                              "not representative of any language or domain at large."],
-        "data_biases": ["The sources are technical documentation, code and a small set of German texts: the "
-                        "topics and registers of those authors dominate."],
+        "data_biases": [f"The documents are in {len(languages)} language(s) by their language labels "
+                        f"({', '.join(languages) or 'none labelled'}) from {len(sources)} source(s): the topics and "
+                        "registers of those few authors dominate, and most languages are absent."],
         "personal_sensitive_information": [
             "Code documents went through " + ", ".join(m["stage"]["name"] for m in redact)
             + " (secrets and e-mail addresses redacted)" if redact else
@@ -186,6 +187,7 @@ def build_croissant(config: BundleConfig, record: RunRecord, shipped: list[DataF
     if not b.distribution:
         raise GlassworksError(f"{record.run_dir}: the bundle ships no data files; nothing to describe in Croissant")
     url = f"https://huggingface.co/{config.hub_repo}" if config.hub_repo else config.repository or None
+    languages = _languages(bundle, shipped)
     metadata = mlc.Metadata(
         name=f"{config.name}-data",
         description=f"The data of {config.name} {config.version}: the documents it was trained on (after global "
@@ -195,8 +197,8 @@ def build_croissant(config: BundleConfig, record: RunRecord, shipped: list[DataF
         url=url, license=[f"https://spdx.org/licenses/{spdx}.html" for spdx in licences],
         version=config.version, date_published=dt.datetime.fromisoformat(date),
         creators=[mlc.Organization(name=config.producer, url=config.repository or None)],
-        in_language=_languages(bundle, shipped) or list(config.language),
-        distribution=b.distribution, record_sets=b.record_sets, **_rai(record, shipped),
+        in_language=languages or list(config.language),
+        distribution=b.distribution, record_sets=b.record_sets, **_rai(record, shipped, languages),
     )
     return metadata.to_json()
 
