@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from glassworks.pipeline.tokens.copies import DEFAULT_MEMORY
 from glassworks.pipeline.tokens.mixture import VERSION, MixtureConfig, build_phase
 
 
@@ -49,11 +50,13 @@ class MixtureSummary:
 
 
 def build_mixtures(config: MixtureConfig, run_dir: str | Path, workers: int = 1,
-                   roots: dict[str, str | Path] | None = None, progress: bool = False) -> MixtureSummary:
+                   roots: dict[str, str | Path] | None = None, progress: bool = False,
+                   memory_bytes: int = DEFAULT_MEMORY) -> MixtureSummary:
     """Tokenize the corpus sources and pack every phase of ``config`` under ``<run_dir>/data/``.
 
-    ``workers`` processes tokenize (the output does not depend on it); ``roots`` names
-    external folders the corpus may lie in, as for ``record_stage``.
+    ``workers`` processes tokenize and ``memory_bytes`` bounds what each phase's draw and
+    copy order hold (the output depends on neither); ``roots`` names external folders the
+    corpus may lie in, as for ``record_stage``.
     """
     from tqdm import tqdm
 
@@ -87,7 +90,7 @@ def build_mixtures(config: MixtureConfig, run_dir: str | Path, workers: int = 1,
         refuse_to_clobber(run_dir, stage, phase_config)
         out = run_dir / "data" / phase.name
         with record_stage(run_dir, stage, VERSION, phase_config, roots=roots, unit="tokens") as phase_rec:
-            index = build_phase(phase, config, pools, tokenizer, out, phase_rec.counts)
+            index = build_phase(phase, config, pools, tokenizer, out, phase_rec.counts, memory_bytes)
             for name in sorted(s for s, w in phase.weights.items() if w > 0):
                 phase_rec.input(pool.folder / name)
             phase_rec.output(out)

@@ -64,14 +64,18 @@ def data_group() -> None:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run directory holding the corpus folders of CONFIG and tokenizer/.")
 @WORKERS
-def build_command(config_path: Path, workdir: Path, workers: int) -> None:
+@click.option("--memory", "memory_gib", type=click.FloatRange(min=0.01), default=4.0, show_default=True,
+              help="GiB the draw and the copy order may hold; beyond it they sort on disk. "
+                   "The output does not depend on it.")
+def build_command(config_path: Path, workdir: Path, workers: int, memory_gib: float) -> None:
     """Tokenize the corpus and pack every phase of CONFIG, recording each stage."""
     from glassworks.config import load_config
     from glassworks.pipeline.tokens.build import build_mixtures
     from glassworks.pipeline.tokens.mixture import MixtureConfig
 
     config = load_config(config_path, MixtureConfig)
-    summary = build_mixtures(config, workdir, workers=workers, progress=True)
+    summary = build_mixtures(config, workdir, workers=workers, progress=True,
+                             memory_bytes=int(memory_gib * (1 << 30)))
     for line in summary.lines():
         click.echo(line)
 

@@ -1,16 +1,23 @@
 """Hugging Face export of the SentencePiece model: tokenizer.json and its two config files.
 
 Built with the ``tokenizers`` library from the model's own pieces, so exporting needs
-neither transformers nor a network. SentencePiece BPE encodes by repeatedly joining the
-adjacent pair whose union is the highest-scoring piece in the vocabulary; a ``tokenizers``
-BPE does the same when its merge list holds every split of every piece into two pieces,
-ranked by the score of the piece they make. With byte fallback for the rest, the
-user-defined pieces (newline, tab) as added tokens and spaces mapped to U+2581 like the
-model's identity normaliser does, both give the same ids (tested on the test corpus).
+neither transformers nor a network. It gives the ids of glassworks' ``Tokenizer`` for every
+text (the tests check the tokenizers library and transformers' AutoTokenizer on adversarial
+text), because each step of SentencePiece has its exact counterpart:
 
-One difference is inherent to the formats: the HF tokenizer reads the literal strings
-``<s>``, ``</s>`` and ``<unk>`` in text as the special tokens, SentencePiece as plain text
-(``split_special_tokens=True`` in transformers makes them plain text there too).
+- BPE: SentencePiece repeatedly joins the adjacent pair whose union is the highest-scoring
+  piece; a ``tokenizers`` BPE does the same when its merge list holds every split of every
+  piece into two pieces, ranked by the score of the piece they make.
+- Spaces: SentencePiece writes a space as U+2581 before looking up pieces, so a literal
+  U+2581 in text would come back as a space. Here the vocabulary is written with real spaces
+  (the piece ``\u2581the`` is `` the``, what it decodes to) and there is no normaliser and no
+  pre-tokenizer: a space is a space, and a literal U+2581 is outside the vocabulary, so it
+  becomes its three UTF-8 byte pieces, exactly as ``Tokenizer`` encodes it.
+- Special pieces: ``<unk>``, ``<s>`` and ``</s>`` are in the vocabulary (the post-processor
+  adds ``<s>``), but not added tokens, so the text ``<s>`` is three characters, as in
+  SentencePiece. transformers registers them as special tokens on load; the config's
+  ``split_special_tokens`` keeps it from matching them in text. The user-defined pieces
+  (newline, tab) are added tokens: matched whole, as SentencePiece matches them.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ def export_hf(model_proto: bytes, out_dir: Path, model_max_length: int) -> list[
     from sentencepiece import sentencepiece_model_pb2
     from tokenizers import AddedToken
     from tokenizers import Tokenizer as HFTokenizer
-    from tokenizers import decoders, models, normalizers, processors
+    from tokenizers import decoders, models, processors
 
     proto = sentencepiece_model_pb2.ModelProto()
     proto.ParseFromString(model_proto)
@@ -42,14 +49,15 @@ def export_hf(model_proto: bytes, out_dir: Path, model_max_length: int) -> list[
     bos = pieces[proto.trainer_spec.bos_id].piece
     eos = pieces[proto.trainer_spec.eos_id].piece
 
-    tokenizer = HFTokenizer(models.BPE(vocab=vocab, merges=_merges(pieces, vocab), unk_token=unk,
+    text_vocab = {p.piece.replace(SPACE, " ") if p.type in (NORMAL, USER_DEFINED) else p.piece: i
+                  for i, p in enumerate(pieces)}
+    if len(text_vocab) != len(pieces):
+        raise ValueError("export_hf: two pieces read the same once U+2581 is written as a space")
+    tokenizer = HFTokenizer(models.BPE(vocab=text_vocab, merges=_merges(pieces, text_vocab), unk_token=unk,
                                        byte_fallback=True, fuse_unk=True))
-    tokenizer.normalizer = normalizers.Replace(" ", SPACE)
-    tokenizer.decoder = decoders.Sequence([decoders.Replace(SPACE, " "), decoders.ByteFallback(), decoders.Fuse()])
+    tokenizer.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()])
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{bos}:0 $A:0", pair=f"{bos}:0 $A:0 {bos}:1 $B:1", special_tokens=[(bos, vocab[bos])])
-    tokenizer.add_special_tokens([AddedToken(p.piece, special=True, normalized=False)
-                                  for p in pieces if p.type in (UNKNOWN, CONTROL)])
     tokenizer.add_tokens([AddedToken(p.piece, special=False, normalized=False)
                           for p in pieces if p.type == USER_DEFINED])
 
@@ -64,6 +72,7 @@ def export_hf(model_proto: bytes, out_dir: Path, model_max_length: int) -> list[
         "add_bos_token": True, "add_eos_token": False,
         "model_max_length": model_max_length,
         "clean_up_tokenization_spaces": False,
+        "split_special_tokens": True,  # the text "<s>" is text, as in SentencePiece
         "padding_side": "right",
     })
     atomic_write_json(paths[2], {"bos_token": bos, "eos_token": eos, "unk_token": unk})
@@ -71,15 +80,17 @@ def export_hf(model_proto: bytes, out_dir: Path, model_max_length: int) -> list[
 
 
 def _merges(pieces, vocab: dict[str, int]) -> list[tuple[str, str]]:
-    """Every (left, right) split of every normal piece into two vocabulary pieces, best first."""
-    mergeable = {p.piece for p in pieces if p.type in (NORMAL, USER_DEFINED)}
+    """Every (left, right) split of every normal piece into two vocabulary pieces, best first
+    (pieces as they read in ``vocab``: U+2581 written as a space)."""
+    text = [p.piece.replace(SPACE, " ") for p in pieces]
+    mergeable = {text[i] for i, p in enumerate(pieces) if p.type in (NORMAL, USER_DEFINED)}
     ranked = []
-    for p in pieces:
+    for i, p in enumerate(pieces):
         if p.type != NORMAL or len(p.piece) < 2:
             continue
         for k in range(1, len(p.piece)):
-            left, right = p.piece[:k], p.piece[k:]
+            left, right = text[i][:k], text[i][k:]
             if left in mergeable and right in mergeable:
-                ranked.append((-p.score, vocab[p.piece], vocab[left], vocab[right], left, right))
+                ranked.append((-p.score, i, vocab[left], vocab[right], left, right))
     ranked.sort()
     return [(left, right) for *_, left, right in ranked]

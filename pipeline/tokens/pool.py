@@ -4,7 +4,8 @@ The phases draw from these pools, so a document up-sampled three times or used b
 phases is tokenized once. Per source, ``<run>/data/tokenized/<source>/`` holds:
 
     tokens.npy            1-D ids of all documents back to back (no BOS/EOS), tokenizer dtype
-    documents.npy         per document: offset and length in tokens.npy (int64), weight (float64)
+    documents.npy         per document: offset and length in tokens.npy (int64), weight (float64),
+                          id (uint64, xxh3-64 of the document's id: what its draws are keyed by)
     documents.jsonl.gz    per document, same order: its id and key (folder/file:line), to trace back
 
 and ``pool.json`` sums it up (documents, tokens, weights, texts repaired per source).
@@ -28,20 +29,27 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import xxhash
 
 from glassworks.pipeline.tokens.sources import Bad, CorpusConfig, Doc, Skip, list_files, read_source
 from glassworks.pipeline.tokens.tokenizer import MODEL_FILE, Tokenizer, clean_text, split_points
 from glassworks.provenance.atomic import atomic_open, atomic_write_json
 
 STAGE = "data.tokenize"
-VERSION = "1"
+VERSION = "2"  # 2: documents.npy carries each document's id hash
 BATCH_CHARS = 1 << 20  # characters per unit of work sent to a worker
-DOC = np.dtype([("offset", "<i8"), ("length", "<i8"), ("weight", "<f8")])
+DOC = np.dtype([("offset", "<i8"), ("length", "<i8"), ("weight", "<f8"), ("id", "<u8")])
+
+
+def id_hash(doc_id: str) -> int:
+    """The 64-bit identity of a document: the same id gives the same draws in any pool."""
+    return xxhash.xxh3_64_intdigest(doc_id.encode("utf-8", "surrogatepass"))
 
 
 @dataclass
 class SourcePool:
-    """One source's tokenized documents, memory-mapped."""
+    """One source's tokenized documents, memory-mapped (the ids and the index alike: a pool of
+    billions of documents opens in no memory at all)."""
 
     name: str
     tokens: np.ndarray
@@ -49,7 +57,7 @@ class SourcePool:
 
     @classmethod
     def open(cls, folder: Path) -> "SourcePool":
-        return cls(folder.name, np.load(folder / "tokens.npy", mmap_mode="r"), np.load(folder / "documents.npy"))
+        return cls(folder.name, np.load(folder / "tokens.npy", mmap_mode="r"), np.load(folder / "documents.npy", mmap_mode="r"))
 
     def document(self, i: int) -> np.ndarray:
         d = self.documents[i]
@@ -173,7 +181,7 @@ def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path
         folder = out / name
         folder.mkdir(parents=True)
         tokens = _NpyAppender(folder / "tokens.npy", tokenizer.dtype)
-        offsets, lengths, weights = array("q"), array("q"), array("d")  # 24 bytes a document
+        offsets, lengths, weights, hashes = array("q"), array("q"), array("d"), array("Q")  # 32 bytes a document
         repaired = [0]
         ids_file = open(folder / ".documents.jsonl.gz.tmp", "wb")
         ids_out = gzip.GzipFile(fileobj=ids_file, mode="wb", mtime=0, filename="")
@@ -197,6 +205,7 @@ def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path
             offsets.append(tokens.count)
             lengths.append(len(ids))
             weights.append(doc.weight)
+            hashes.append(id_hash(doc.id))
             tokens.append(ids)
             line = json.dumps({"id": doc.id, "key": doc.key}, sort_keys=True, ensure_ascii=True)
             ids_out.write(line.encode("ascii") + b"\n")
@@ -209,11 +218,12 @@ def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path
         os.replace(folder / ".documents.jsonl.gz.tmp", folder / "documents.jsonl.gz")
         documents = np.zeros(len(offsets), dtype=DOC)
         documents["offset"], documents["length"], documents["weight"] = offsets, lengths, weights
+        documents["id"] = hashes
         with atomic_open(folder / "documents.npy", "wb") as handle:
             np.save(handle, documents, allow_pickle=False)
         sources[name] = {"documents": len(documents), "tokens": int(tokens.count),
                          "weight_sum": float(documents["weight"].sum()), "texts_repaired": repaired[0]}
-    result.summary = {"format": "glassworks.token-pool/v1", "dtype": tokenizer.dtype.name,
+    result.summary = {"format": "glassworks.token-pool/v2", "dtype": tokenizer.dtype.name,
                       "vocab_size": tokenizer.vocab_size, "sources": sources}
     atomic_write_json(out / "pool.json", result.summary)
     return result

@@ -9,8 +9,9 @@ import pytest
 
 from glassworks.errors import GlassworksError
 from glassworks.pipeline.tokens.build import build_mixtures
-from glassworks.pipeline.tokens.mixture import draw_source, shuffled_copies, split_budget
-from glassworks.pipeline.tokens.pool import SourcePool
+from glassworks.pipeline.tokens.copies import copy_order, draw_source
+from glassworks.pipeline.tokens.mixture import split_budget
+from glassworks.pipeline.tokens.pool import DOC, SourcePool, id_hash
 from glassworks.pipeline.tokens.shards import PackedDataset
 from glassworks.pipeline.tokens.tokenizer import Tokenizer
 from glassworks.provenance.verify import verify_run
@@ -112,37 +113,56 @@ def test_read_by_index_anywhere_and_out_of_range(built):
         data.sequence(len(data))
 
 
+def pool_of(lengths, weights) -> np.ndarray:
+    """DOC records for a synthetic pool; ids are hashes of "doc-<i>"."""
+    docs = np.zeros(len(weights), dtype=DOC)
+    docs["length"], docs["weight"] = lengths, weights
+    docs["id"] = [id_hash(f"doc-{i}") for i in range(len(weights))]
+    return docs
+
+
 def test_draw_up_samples_heavy_documents_with_replacement():
-    costs = np.full(10, 100, dtype=np.int64)
     weights = np.array([0, 0.5, 1, 1, 1, 1, 1, 1, 3, 2.5])
-    draw = draw_source("s", costs, weights, target=2000, seed=0, phase="p")
-    assert draw.copies[0] == 0  # weight 0: never
-    assert draw.copies[8] >= 3 and draw.copies[9] >= 2  # floor(rate * weight) copies for sure
-    assert 2000 <= int(draw.copies @ costs) < 2000 + 100
+    draw = draw_source("s", pool_of(np.full(10, 98), weights), 2, target=2000, seed=0, phase="p")
+    copies = draw.all_copies()
+    assert copies[0] == 0  # weight 0: never
+    assert copies[8] >= 3 and copies[9] >= 2  # floor(rate * weight) copies for sure
+    assert 2000 <= int(copies.sum()) * 100 < 2000 + 100
     expected = draw.rate * weights
-    assert np.all(draw.copies >= np.floor(expected)) and np.all(draw.copies <= np.ceil(expected))
+    assert np.all(copies >= np.floor(expected)) and np.all(copies <= np.ceil(expected))
+    assert draw.summary()["copies"] == copies.sum() and draw.summary()["drawn_tokens"] == 100 * copies.sum()
 
 
 def test_draw_takes_heavier_documents_more_often_when_the_budget_is_small():
-    costs = np.full(4000, 10, dtype=np.int64)
     weights = np.where(np.arange(4000) < 2000, 3.0, 1.0)
-    draw = draw_source("s", costs, weights, target=8000, seed=3, phase="p")
-    heavy, light = draw.copies[:2000].sum(), draw.copies[2000:].sum()
+    draw = draw_source("s", pool_of(np.full(4000, 8), weights), 2, target=8000, seed=3, phase="p")
+    copies = draw.all_copies()
+    heavy, light = copies[:2000].sum(), copies[2000:].sum()
     assert 2.5 < heavy / light < 3.6
-    assert draw.copies.max() == 1
+    assert copies.max() == 1 and copies.sum() == 800
 
 
-def test_draws_and_order_depend_on_seed_phase_and_source_only():
-    costs = np.arange(1, 51, dtype=np.int64)
-    weights = np.linspace(0.1, 2, 50)
-    a = draw_source("s", costs, weights, 600, seed=7, phase="p")
-    assert np.array_equal(a.copies, draw_source("s", costs, weights, 600, seed=7, phase="p").copies)
-    assert not np.array_equal(a.copies, draw_source("s", costs, weights, 600, seed=8, phase="p").copies)
-    b = draw_source("t", costs, weights, 300, seed=7, phase="p")
-    src, doc = shuffled_copies([a, b], seed=7, phase="p")
-    assert len(src) == a.copies.sum() + b.copies.sum()
-    assert np.array_equal(np.bincount(doc[src == 0], minlength=50), a.copies)
-    src2, doc2 = shuffled_copies([a, b], seed=7, phase="p")
+def test_the_draw_is_the_same_whatever_the_chunk_and_window(monkeypatch):
+    """Chunked passes and a tiny window (many bisection passes) find the same copies."""
+    rng = np.random.default_rng(5)
+    docs = pool_of(rng.integers(1, 400, 3000), rng.choice([0.0, 0.5, 1.0, 1.7, 4.0], 3000))
+    whole = draw_source("s", docs, 2, 150_000, seed=1, phase="p")
+    monkeypatch.setattr("glassworks.pipeline.tokens.copies.CHUNK", 97)
+    small = draw_source("s", docs, 2, 150_000, seed=1, phase="p", window=3)
+    assert np.array_equal(whole.all_copies(), small.all_copies()) and whole.rate == small.rate
+    assert 150_000 <= whole.drawn_tokens < 150_000 + 402
+
+
+def test_draws_and_order_depend_on_seed_phase_and_source_only(tmp_path):
+    docs = pool_of(np.arange(1, 51), np.linspace(0.1, 2, 50))
+    a = draw_source("s", docs, 2, 600, seed=7, phase="p")
+    assert np.array_equal(a.all_copies(), draw_source("s", docs, 2, 600, seed=7, phase="p").all_copies())
+    assert not np.array_equal(a.all_copies(), draw_source("s", docs, 2, 600, seed=8, phase="p").all_copies())
+    b = draw_source("t", docs, 2, 300, seed=7, phase="p")
+    src, doc = map(np.concatenate, zip(*copy_order([a, b], seed=7, phase="p", scratch=tmp_path / "runs")))
+    assert len(src) == a.copies + b.copies
+    assert np.array_equal(np.bincount(doc[src == 0], minlength=50), a.all_copies())
+    src2, doc2 = map(np.concatenate, zip(*copy_order([a, b], seed=7, phase="p", scratch=tmp_path / "runs")))
     assert np.array_equal(src, src2) and np.array_equal(doc, doc2)
 
 
@@ -153,7 +173,7 @@ def test_split_budget_sums_exactly():
 
 def test_a_source_with_a_share_but_no_documents_is_an_error():
     with pytest.raises(GlassworksError, match="no usable documents"):
-        draw_source("empty", np.zeros(0, dtype=np.int64), np.zeros(0), 100, seed=0, phase="p")
+        draw_source("empty", np.zeros(0, dtype=DOC), 2, 100, seed=0, phase="p")
 
 
 def test_a_budget_larger_than_the_pool_repeats_documents(run_dir, mix_config):
