@@ -1,4 +1,4 @@
-"""Pass 2 of 5 (buckets): documents that share a band key become candidate pairs, checked, as edges.
+"""Pass 2 of 6 (buckets): documents that share a band key become candidate pairs, checked, as edges.
 
 Bands (and the exact-text "band") are spread over the tasks: task t takes every T-th.
 A band's (key, doc) records of all signature tasks are merged by key; in a run of equal

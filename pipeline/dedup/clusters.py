@@ -1,4 +1,4 @@
-"""Pass 3 of 5 (clusters, one task): edges to clusters, and the one document each cluster keeps.
+"""Pass 3 of 6 (clusters, one task): edges to clusters, and the one document each cluster keeps.
 
 Connected components of the edge graph over all documents (union-find with numpy: roots
 hook onto the smaller root and pointer jumping sends every node to its root, until every

@@ -103,6 +103,46 @@ class SpanConfig:
 
 
 @dataclass(frozen=True)
+class ParagraphConfig:
+    """Near-duplicate paragraphs across the kept documents (BaichuanSEED's finer granularity):
+    MinHash over each long paragraph, LSH, a signature check, and groups by connected components.
+
+    The first occurrence of a group (by document id, source, file, line, then offset) is
+    left alone; ``policy`` says what happens to the others. 16 x 4 = 64 slots over character
+    5-grams: a 300-character paragraph with three words changed keeps a Jaccard near 0.8,
+    caught 99.9% of the time at the 0.7 threshold; unrelated paragraphs of one language
+    (J < 0.3 on 5-grams) are almost never candidates.
+    """
+
+    enabled: bool = True
+    policy: Literal["mark", "downweight", "drop"] = "downweight"
+    """``mark``: record the later occurrences (metadata count, ``spans/``), change nothing;
+    ``downweight``: as mark, and the later occurrences weigh (k**alpha - 1) / (k - 1) each in
+    the repetition factor, so a group of k weighs k**alpha in total as copies of a document do;
+    ``drop``: as mark, and cut the later occurrences from their documents' text."""
+    min_chars: int = 200
+    """Shorter paragraphs are left to exact sentence/paragraph counting."""
+    n: int = 5
+    """Character n-grams of the normalised paragraph."""
+    threshold: float = 0.7
+    bands: int = 16
+    rows: int = 4
+    verify_slack: float = 0.03
+
+    def __post_init__(self):
+        if self.policy not in ("mark", "downweight", "drop"):
+            raise ValueError(f"paragraphs.policy must be mark, downweight or drop, got {self.policy!r}")
+        if self.min_chars < 1 or self.n < 1 or self.bands < 1 or self.rows < 1:
+            raise ValueError("paragraphs.min_chars, n, bands and rows must be at least 1")
+        if not 0 < self.threshold <= 1 or not 0 <= self.verify_slack < self.threshold:
+            raise ValueError("paragraphs.threshold must be in (0, 1] and verify_slack in [0, threshold)")
+
+    def lsh(self, seed: int) -> "LshConfig":
+        return LshConfig(threshold=self.threshold, bands=self.bands, rows=self.rows, verify_slack=self.verify_slack,
+                         seed=seed)
+
+
+@dataclass(frozen=True)
 class WeightConfig:
     """weight = min(cap, size**alpha * r**beta * (quality / quality_ref)**gamma), r the mean of
     df**(alpha - 1) over the document's characters; see weights.py."""
@@ -135,6 +175,7 @@ class DedupConfig:
     shingles: ShingleConfig = field(default_factory=ShingleConfig)
     lsh: LshConfig = field(default_factory=LshConfig)
     spans: SpanConfig = field(default_factory=SpanConfig)
+    paragraphs: ParagraphConfig = field(default_factory=ParagraphConfig)
     weights: WeightConfig = field(default_factory=WeightConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     """``tasks`` split the input files for the signature and filter passes."""
@@ -144,6 +185,17 @@ class DedupConfig:
     def __post_init__(self):
         if self.bucket_tasks < 1:
             raise ValueError("bucket_tasks must be at least 1")
+        if self.paragraphs.enabled and self.spans.enabled and self.paragraphs.min_chars < self.spans.min_chars:
+            raise ValueError("paragraphs.min_chars must be at least spans.min_chars (paragraphs are found among the spans)")
+
+    @property
+    def finds_spans(self) -> bool:
+        """Whether the signature pass splits texts into sentences and paragraphs at all."""
+        return self.spans.enabled or self.paragraphs.enabled
+
+    @property
+    def span_min_chars(self) -> int:
+        return self.spans.min_chars if self.spans.enabled else self.paragraphs.min_chars
 
     def recorded(self) -> dict:
         """What shapes the output, for the manifest: all but how many tasks run at once."""

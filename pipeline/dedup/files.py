@@ -87,6 +87,11 @@ class DedupWriter(PipelineStep):
         self.output_dir = Path(output_dir)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import os
+
+        kill_after = os.environ.get("GLASSWORKS_DEDUP_KILL_AT", "")  # fault injection for the resume tests
+        kill_after = int(kill_after[6:]) if kill_after.startswith("write:") else -1
+        written = 0
         files: dict[tuple[str, str], GzipJsonl] = {}
         try:
             for doc in data:
@@ -101,6 +106,9 @@ class DedupWriter(PipelineStep):
                     spans = doc.metadata["dedup"].get("spans_removed", 0)
                     if spans:
                         self.stat_update(f"source/{source}/spans_removed", value=spans)
+                    near = doc.metadata["dedup"].get("near_duplicate_paragraphs", 0)
+                    if near:
+                        self.stat_update(f"source/{source}/near_duplicate_paragraphs", value=near)
                 for counter in ("in", *counters):
                     self.stat_update(counter)
                     self.stat_update(f"source/{source}/{counter}")
@@ -108,6 +116,11 @@ class DedupWriter(PipelineStep):
                 if key not in files:
                     files[key] = GzipJsonl(self.output_dir / door / key[1] / f"{rank:05d}.jsonl.gz")
                 files[key].write(document_json(doc))
+                written += 1
+                if written == kill_after:  # a real kill mid-write: partial files stay behind
+                    import signal
+
+                    os.kill(os.getpid(), signal.SIGKILL)
                 yield doc
         finally:
             for handle in files.values():

@@ -1,4 +1,4 @@
-"""Pass 5 of 5 (filter): each document learns its cluster, loses boilerplate and gets its weight.
+"""Pass 6 of 6 (filter): each document learns its cluster, loses boilerplate and gets its weight.
 
 It reads the same files as the signature pass, in the same order, so the i-th unsettled
 document of a task is the i-th of that task's cluster assignment. Every document of a
@@ -23,6 +23,7 @@ from datatrove.pipeline.base import PipelineStep
 from glassworks.pipeline.dedup.clusters import load_assignment, load_removed
 from glassworks.pipeline.dedup.config import DedupConfig
 from glassworks.pipeline.dedup.files import source_of
+from glassworks.pipeline.dedup.paragraphs import load_firsts, load_groups
 from glassworks.pipeline.dedup.signatures import quality_score
 from glassworks.pipeline.dedup.spans import SPAN_CACHE, Spans, SpanTable, analyse
 from glassworks.pipeline.dedup.weights import sampling_weight
@@ -45,7 +46,10 @@ class DedupFilter(PipelineStep):
         assignment = load_assignment(self.work, rank)
         removed_from = load_removed(self.work, rank)
         table = SpanTable(self.work / "counts")
-        self._cache = self._offsets = None
+        self._cache = self._offsets = self._groups = None
+        if self.config.paragraphs.enabled:
+            self._groups = load_groups(self.work, rank)
+            self._firsts = load_firsts(self.work)
         if self.config.spans.enabled:
             cache = self.work / "spans" / f"{rank:05d}.cache.bin"
             self._offsets = np.load(self.work / "spans" / f"{rank:05d}.offsets.npy")
@@ -90,23 +94,37 @@ class DedupFilter(PipelineStep):
                  cluster_size=np.array(summary["cluster_size"], dtype=np.int64))
 
     def _keep(self, doc, meta: dict, table: SpanTable, span_files: dict, rank: int, number: int) -> None:
+        near = None
+        if self._groups is not None:
+            lo, hi = np.searchsorted(self._groups["doc"], [number, number + 1])
+            near = self._groups[lo:hi]
         if self.config.spans.enabled:
             found = Spans.of(self._cache[self._offsets[number]:self._offsets[number + 1]])
-            share, factor, text, cut = analyse(doc.text, table, self.config.spans, self.config.weights.alpha, found)
         else:
-            share, factor, text, cut = 0.0, 1.0, doc.text, []
+            found = Spans.of(np.zeros(0, SPAN_CACHE))
+        if self.config.spans.enabled or (near is not None and len(near)):
+            share, factor, text, found_spans = analyse(doc.text, table, self.config.spans, self.config.weights.alpha,
+                                                       found, near, self.config.paragraphs.policy)
+        else:
+            share, factor, text, found_spans = 0.0, 1.0, doc.text, []
+        cut = [span for span in found_spans if span.get("cut", True)]
         quality = quality_score(doc, self.config.weights.quality_key)
         meta.update(duplicate_fraction=round(share, 6), repetition_factor=round(factor, 6), spans_removed=len(cut),
                     weight=sampling_weight(meta["cluster_size"], factor, quality, self.config.weights))
-        if not cut:
+        if self._groups is not None:
+            meta["near_duplicate_paragraphs"] = sum(span["reason"] == "near_duplicate_paragraph" for span in found_spans)
+        if not found_spans:
             return
         source = source_of(doc)
         if source not in span_files:
             span_files[source] = GzipJsonl(self.output_dir / "spans" / source / f"{rank:05d}.jsonl.gz")
-        for span in cut:
-            record = {"id": doc.id, "source": source, "cluster": meta["cluster"], "reason": "frequent_span", **span}
+        for span in found_spans:
+            record = {"id": doc.id, "source": source, "cluster": meta["cluster"], **span}
+            if "group" in span:
+                record["first_id"], record["first_source"], record["first_start"] = self._firsts[span["group"]]
             span_files[source].write(json.dumps(record, sort_keys=True, ensure_ascii=False))
         doc.text = text
         if not text.strip():
-            mark_dropped(doc, "boilerplate")
-            self.stat_update("boilerplate")
+            reason = "boilerplate" if all(span["reason"] == "frequent_span" for span in cut) else "duplicate_paragraphs"
+            mark_dropped(doc, reason)
+            self.stat_update(reason)

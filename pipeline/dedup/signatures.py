@@ -1,4 +1,4 @@
-"""Pass 1 of 5 (signatures): what later passes need to know about each document, per task.
+"""Pass 1 of 6 (signatures): what later passes need to know about each document, per task.
 
 For the i-th unsettled document of task r it writes, under the work folder:
 
@@ -7,6 +7,8 @@ For the i-th unsettled document of task r it writes, under the work folder:
   ``bands/exact/<r>.npy`` the same for a hash of the raw text (exact duplicates);
 - ``docs/<r>.bin``: a ``DOC_RECORD`` (length, quality, cluster key, text hash);
 - ``ids/<r>.jsonl``: [id, source, file, line], read back only for documents in a cluster;
+- ``paragraphs/<r>.bin`` and ``.sig.bin``: each long paragraph's (i, start, end) and its
+  small MinHash signature, for the paragraphs pass (``paragraphs.py``);
 - ``spans/<r>.npy``: (span hash, i) for each distinct sentence and paragraph, and
   ``spans/<r>.cache.bin`` every span's offsets and hash (``SPAN_CACHE``, indexed by
   ``spans/<r>.offsets.npy``), so the filter pass need not split the texts again.
@@ -28,6 +30,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from glassworks.pipeline.dedup.config import DedupConfig
 from glassworks.pipeline.dedup.files import source_of
+from glassworks.pipeline.dedup.paragraphs import PARAGRAPH_RECORD, paragraph_signatures
 from glassworks.pipeline.dedup.shingles import band_keys, document_signature
 from glassworks.pipeline.dedup.spans import SPAN_RECORD
 from glassworks.pipeline.dedup.spans import spans as find_spans
@@ -77,6 +80,11 @@ class DedupSignatures(PipelineStep):
         paths["bands"] = self.work / "tmp" / f"{name}.bands.bin"
         paths["spans"] = self.work / "tmp" / f"{name}.spans.bin"
         paths["cache"] = self.work / "spans" / f"{name}.cache.bin"
+        paragraphs = self.config.paragraphs
+        if paragraphs.enabled:
+            (self.work / "paragraphs").mkdir(parents=True, exist_ok=True)
+            paths["paragraphs"] = self.work / "paragraphs" / f"{name}.bin"
+            paths["paragraph_sigs"] = self.work / "paragraphs" / f"{name}.sig.bin"
         handles = {k: open(p, "wb") for k, p in paths.items()}
         span_offsets = [0]
         ids = open(self.work / "ids" / f"{name}.jsonl", "w", encoding="utf-8")
@@ -104,11 +112,18 @@ class DedupSignatures(PipelineStep):
                 docs.append((len(doc.text), quality_score(doc, self.config.weights.quality_key), sig is not None,
                              cluster_key(source, doc.id, digest), digest))
                 hashes = _NO_SPANS
+                if self.config.finds_spans:
+                    found = find_spans(doc.text, self.config.span_min_chars)
                 if self.config.spans.enabled:
-                    found = find_spans(doc.text, self.config.spans.min_chars)
                     handles["cache"].write(found.records().tobytes())
                     span_offsets.append(span_offsets[-1] + len(found.hash))
                     hashes = np.unique(found.hash)
+                if paragraphs.enabled:
+                    which, psigs = paragraph_signatures(doc.text, found, paragraphs, lsh.seed)
+                    precord = np.empty(len(which), PARAGRAPH_RECORD)
+                    precord["doc"], precord["start"], precord["end"] = count, found.start[which], found.end[which]
+                    handles["paragraphs"].write(precord.tobytes())
+                    handles["paragraph_sigs"].write(psigs.tobytes())
                 record = np.empty(len(hashes), SPAN_RECORD)
                 record["hash"], record["doc"] = hashes, count
                 spans.append(record)

@@ -164,39 +164,71 @@ class SpanTable:
 
 
 def analyse(text: str, table: "SpanTable", config: SpanConfig, alpha: float,
-            found: Spans | None = None) -> tuple[float, float, str, list[dict]]:
+            found: Spans | None = None, near: np.ndarray | None = None,
+            policy: str = "mark") -> tuple[float, float, str, list[dict]]:
     """What the kept ``text`` shares with other kept documents, and the text without boilerplate.
 
     Returns (duplicate fraction, repetition factor, new text, removed spans). The duplicate
     fraction is the share of non-space characters inside a sentence or paragraph found in
-    another kept document. The repetition factor is the mean, over the non-space
-    characters left after the cut, of ``df ** (alpha - 1)``, with ``df`` the most kept
-    documents any span around the character is in (1 if none): text shared by k
-    documents then weighs k**alpha in total over them, the law clusters follow too.
-    ``found`` is ``spans(text, config.min_chars)`` when the caller has it already.
+    another kept document (exactly, or as a near-duplicate paragraph). The repetition
+    factor is the mean, over the non-space characters left after the cut, of
+    ``df ** (alpha - 1)``, with ``df`` the most kept documents any span around the
+    character is in (1 if none): text shared by k documents then weighs k**alpha in total
+    over them, the law clusters follow too. ``found`` is ``spans(text, config.min_chars)``
+    when the caller has it already.
+
+    ``near`` are this document's paragraphs in near-duplicate groups (``paragraphs.GROUP_RECORD``).
+    A later occurrence (not the group's first) is reported with reason
+    ``near_duplicate_paragraph``; under ``policy`` "drop" it is cut, under "downweight" its
+    characters count (k**alpha - 1) / (k - 1) at most, so that the k members weigh k**alpha
+    together with the first occurrence at 1; "mark" changes nothing else.
     """
     found = found if found is not None else spans(text, config.min_chars)
     freq = table.frequency(found.hash)
     repeated = np.flatnonzero(freq >= 2)
-    if not len(repeated):  # the common case: nothing found elsewhere
+    near = near if near is not None else np.zeros(0, _GROUP_FIELDS)
+    if not len(repeated) and not len(near):  # the common case: nothing found elsewhere
         return 0.0, 1.0 if not text.isspace() and text else 0.0, text, []
     ink = _ink(np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32))
     df = np.ones(len(text), dtype=np.int64)
-    np.maximum.at(df, *_ranges(found.start[repeated], found.end[repeated], freq[repeated]))
+    if len(repeated):
+        np.maximum.at(df, *_ranges(found.start[repeated], found.end[repeated], freq[repeated]))
+    factor_of = np.where(df >= 2, df.astype(np.float64) ** (alpha - 1), 1.0)
+    shared = df >= 2
     cut_mask = np.zeros(len(text), dtype=bool)
     cuts, removed = [], []
-    for i in np.flatnonzero(freq > config.max_frequency):  # paragraphs come first
-        s, e = int(found.start[i]), int(found.end[i])
+
+    def cut(s: int, e: int, record: dict) -> None:
         if not any(cs <= s and e <= ce for cs, ce in cuts):
             cuts.append((s, e))
             cut_mask[s:e] = True
-            removed.append({"kind": "paragraph" if found.paragraph[i] else "sentence", "start": s,
-                            "text": text[s:e], "frequency": int(freq[i])})
-    share = float(((df >= 2) & ink).sum() / max(ink.sum(), 1))
-    left = df[ink & ~cut_mask]
-    many = left[left >= 2].astype(np.float64)
-    factor = float(((len(left) - len(many)) + (many ** (alpha - 1)).sum()) / len(left)) if len(left) else 0.0
+            removed.append(record)
+
+    for i in np.flatnonzero(freq > config.max_frequency):  # paragraphs come first
+        s, e = int(found.start[i]), int(found.end[i])
+        cut(s, e, {"kind": "paragraph" if found.paragraph[i] else "sentence", "start": s, "text": text[s:e],
+                   "frequency": int(freq[i]), "reason": "frequent_span"})
+    for member in near:
+        s, e, k = int(member["start"]), int(member["end"]), int(member["size"])
+        shared[s:e] = True
+        if member["first"]:
+            continue
+        record = {"kind": "paragraph", "start": s, "text": text[s:e], "frequency": k,
+                  "reason": "near_duplicate_paragraph", "group": f"{int(member['group']):016x}",
+                  "cut": policy == "drop"}
+        if policy == "drop":
+            cut(s, e, record)
+        else:
+            removed.append(record)
+            if policy == "downweight":
+                factor_of[s:e] = np.minimum(factor_of[s:e], (k**alpha - 1) / (k - 1))
+    share = float((shared & ink).sum() / max(ink.sum(), 1))
+    left = factor_of[ink & ~cut_mask]
+    factor = float(left.mean()) if len(left) else 0.0
     return share, factor, _cut(text, cuts), removed
+
+
+_GROUP_FIELDS = np.dtype([("start", "<u4"), ("end", "<u4"), ("group", "<u8"), ("size", "<u4"), ("first", "u1")])
 
 
 def _ranges(starts: np.ndarray, ends: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

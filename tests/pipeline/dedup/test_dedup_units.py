@@ -105,5 +105,5 @@ def test_config_errors_name_the_key():
 def test_command_line_surface_changes_only_on_purpose():
     from glassworks.pipeline.dedup.cli import dedup_command
 
-    assert [p.name for p in dedup_command.params] == ["in_dir", "out_dir", "threshold", "config_path", "workdir",
-                                                      "tasks", "workers"]
+    assert [p.name for p in dedup_command.params] == ["in_dir", "out_dir", "run_dir", "recipes", "threshold",
+                                                      "config_path", "workdir", "tasks", "workers"]
