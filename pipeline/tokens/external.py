@@ -1,13 +1,13 @@
 """Sorting more records than memory holds: sorted runs on disk, merged block by block.
 
 The phase shuffle orders every drawn copy of a phase by its key; at corpus scale that is
-billions of records. ``ExternalSort`` takes records (a numpy structured array whose first
-field is a ``uint64`` key, ties broken by the later fields) in chunks, keeps up to ``run_bytes``
+billions of records. ``ExternalSort`` takes records (a numpy structured array, sorted by its
+first field, ties broken by the later ones) in chunks, keeps up to ``run_bytes``
 of them in memory, and when that fills sorts them and writes a run (``run-00000.npy``).
 ``merged()`` then yields the records in sorted order, chunk by chunk: it reads a block of
-every run (memory-mapped), takes every record whose key is below the smallest block-end key
-(all such records are in the blocks already, since each run is sorted), sorts those and
-yields them, then moves on. Memory is ``run_bytes`` while runs are written and about
+every run (memory-mapped), takes every record up to the smallest block-end record (all
+records below it are in the blocks already, since each run is sorted; one equal to it that
+is not is the same bytes), sorts those and yields them, then moves on. Memory is ``run_bytes`` while runs are written and about
 ``run_bytes`` (the blocks plus what is taken) while they are merged, whatever the total.
 
 When everything fits in one run nothing touches the disk. Either way the order is the
@@ -26,6 +26,16 @@ import numpy as np
 SORT_OVERHEAD = 3  # lexsort's index array and the gathered copy, per record held
 
 
+def _at_most(block: np.ndarray, bound) -> np.ndarray:
+    """Which records of ``block`` are <= ``bound``, comparing field by field."""
+    below = np.zeros(len(block), dtype=bool)
+    equal = np.ones(len(block), dtype=bool)
+    for name in block.dtype.names:
+        below |= equal & (block[name] < bound[name])
+        equal &= block[name] == bound[name]
+    return below | equal
+
+
 def sort_records(records: np.ndarray) -> np.ndarray:
     """``records`` sorted by every field, the first one first."""
     names = records.dtype.names
@@ -37,10 +47,10 @@ class ExternalSort:
 
     def __init__(self, dtype: np.dtype, scratch: Path, memory_bytes: int):
         self.dtype = np.dtype(dtype)
-        if self.dtype.names is None or self.dtype[0] != np.dtype("<u8"):
-            raise ValueError("records need a uint64 key as their first field")
+        if self.dtype.names is None:
+            raise ValueError("records must be a structured dtype")
         self.scratch = Path(scratch)
-        self.run_records = max(1024, memory_bytes // (self.dtype.itemsize * SORT_OVERHEAD))
+        self.run_records = max(16, memory_bytes // (self.dtype.itemsize * SORT_OVERHEAD))
         self._held: list[np.ndarray] = []
         self._count = 0
         self.runs: list[Path] = []
@@ -81,7 +91,7 @@ class ExternalSort:
 
     def _merge(self) -> Iterator[np.ndarray]:
         runs = [np.load(path, mmap_mode="r") for path in self.runs]
-        block = max(256, self.run_records // (2 * len(runs)))
+        block = max(8, self.run_records // (2 * len(runs)))
         pos = [0] * len(runs)
         while True:
             live = [k for k in range(len(runs)) if pos[k] < len(runs[k])]
@@ -89,18 +99,11 @@ class ExternalSort:
                 return
             blocks = {k: runs[k][pos[k]:pos[k] + block] for k in live}
             # a run whose block is its last cannot hold a record past the block
-            ends = [int(b["key"][-1]) for k, b in blocks.items() if pos[k] + len(b) < len(runs[k])]
-            if not ends:  # every run ends in its block: all that is left
-                taken = [np.asarray(b) for b in blocks.values()]
-                for k, b in blocks.items():
-                    pos[k] += len(b)
-            else:
-                bound = np.uint64(min(ends))
-                taken = []
-                for k, b in blocks.items():
-                    n = int(np.searchsorted(b["key"], bound, side="left"))
-                    taken.append(np.asarray(b[:n]))
-                    pos[k] += n
-                if not any(len(t) for t in taken):
-                    raise RuntimeError(f"{block} records share one 64-bit key: the keys are not hashes")
+            ends = [b[-1] for k, b in blocks.items() if pos[k] + len(b) < len(runs[k])]
+            bound = min(ends, key=lambda r: r.tolist()) if ends else None
+            taken = []
+            for k, b in blocks.items():
+                n = len(b) if bound is None else int(_at_most(b, bound).sum())
+                taken.append(np.asarray(b[:n]))
+                pos[k] += n
             yield sort_records(np.concatenate(taken))

@@ -54,10 +54,12 @@ class SourcePool:
     name: str
     tokens: np.ndarray
     documents: np.ndarray  # DOC records
+    folder: Path | None = None  # where it lies (documents.jsonl.gz holds the ids in full)
 
     @classmethod
     def open(cls, folder: Path) -> "SourcePool":
-        return cls(folder.name, np.load(folder / "tokens.npy", mmap_mode="r"), np.load(folder / "documents.npy", mmap_mode="r"))
+        return cls(folder.name, np.load(folder / "tokens.npy", mmap_mode="r"),
+                   np.load(folder / "documents.npy", mmap_mode="r"), folder)
 
     def document(self, i: int) -> np.ndarray:
         d = self.documents[i]
