@@ -72,7 +72,7 @@ def test_analyse_measures_duplication_and_cuts_boilerplate(tmp_path):
     ink = lambda s: sum(not c.isspace() for c in s)  # noqa: E731
     assert share == pytest.approx((ink(nav) + ink(shared)) / ink(text))
     assert cleaned == f"\n{shared}\n\n{own}\n"
-    assert removed == [{"kind": "paragraph", "start": 0, "text": nav, "frequency": 500}]
+    assert removed == [{"kind": "paragraph", "start": 0, "text": nav, "frequency": 500, "reason": "frequent_span"}]
     left = ink(shared) + ink(own)
     assert factor == pytest.approx((ink(shared) * 4**-0.5 + ink(own)) / left)
     assert analyse(nav, table, SpanConfig(min_chars=20, max_frequency=100), alpha=0.5)[1:3] == (0.0, "")
