@@ -73,8 +73,9 @@ def split_points(text: str, size: int = CHUNK_CHARS) -> Iterator[tuple[int, int]
     while n - start > size:
         limit = start + size
         cut = 0
-        for match in _CUT.finditer(text, start + 1, limit + 1):
-            cut = match.start()
+        for match in _CUT.finditer(text, start + 1, limit + 1):  # may also match at limit + 1
+            if match.start() <= limit:
+                cut = match.start()
         if cut <= start:
             match = _CUT.search(text, limit + 1)
             cut = match.start() if match else n

@@ -10,7 +10,9 @@ The model follows Mistral/Llama's SentencePiece BPE (unk 0, <s> 1, </s> 2, byte 
 digits split into single tokens) with the changes code wants: whitespace runs may be
 pieces of their own (indentation), newline and tab are user-defined pieces, and nothing
 is normalised, so decoding gives back exactly the text (no NFKC, no dummy prefix, no
-collapsing of spaces). The stage writes the model, its HF export (hf.py) and a small
+collapsing of spaces). ``split_by_whitespace`` is what lets tokenizer.py cut long texts
+before spaces (a piece never holds a space after a non-space; the loader checks it). The
+stage writes the model, its HF export (hf.py: the same ids for every text) and a small
 self-description into ``<run>/tokenizer/`` and records it as stage ``tokenizer``.
 """
 
@@ -68,6 +70,12 @@ class ModelConfig:
             raise ValueError("vocab_size must leave room beyond the 3 special and 256 byte pieces (>= 300)")
         if not 0 < self.character_coverage <= 1:
             raise ValueError("character_coverage must be in (0, 1]")
+        for symbol in self.user_defined_symbols:
+            # Long texts are cut next to newlines and before spaces (tokenizer.py), and a literal
+            # U+2581 is encoded as bytes: a symbol holding one of them would be cut or never match.
+            if not symbol or (symbol != "\n" and any(c in symbol for c in "\n \u2581")):
+                raise ValueError(f"user_defined_symbols: {symbol!r} must be non-empty and hold no space, "
+                                 "U+2581 or newline (other than the newline symbol itself)")
 
 
 @dataclass(frozen=True)

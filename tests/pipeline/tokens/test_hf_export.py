@@ -56,14 +56,15 @@ def test_transformers_loads_the_folder_with_the_same_ids(auto, sp, texts):
         assert tok.decode(ids, skip_special_tokens=True) == text
 
 
-def test_special_token_strings_in_text_are_plain_text_only_when_asked(auto, sp):
-    tok = auto
-    text = "a <s> b </s>"
-    assert tok(text, add_special_tokens=False, split_special_tokens=True)["input_ids"] == sp.encode(text)
-    assert sp.eos_id in tok(text, add_special_tokens=False)["input_ids"]  # the documented difference
+def test_special_token_strings_in_text_are_plain_text(auto, hf, sp):
+    text = "a <s> b </s> <unk>"
+    assert hf.encode(text, add_special_tokens=False).ids == sp.encode(text)
+    assert auto(text, add_special_tokens=False)["input_ids"] == sp.encode(text)
+    assert not {sp.bos_id, sp.eos_id, sp.unk_id} & set(sp.encode(text))
 
 
 def test_tokenizer_config_announces_context_and_specials(trained):
     config = json.loads((trained / "tokenizer" / "tokenizer_config.json").read_text())
     assert config["model_max_length"] == 128
     assert (config["bos_token"], config["eos_token"], config["unk_token"]) == ("<s>", "</s>", "<unk>")
+    assert config["split_special_tokens"] is True

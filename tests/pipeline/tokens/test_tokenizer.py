@@ -62,7 +62,8 @@ def test_lone_surrogates_become_replacement_characters(tok):
 
 
 def test_chunked_encoding_equals_one_call(tok, texts):
-    """Long texts are cut after newlines or before lone spaces: no piece spans such a cut."""
+    """Long texts are cut next to newlines or before a space that follows a non-space: no piece
+    spans such a cut (the loader checks the model for it)."""
     for text in texts[:60]:
         spans = list(split_points(text, size=300))
         assert "".join(text[a:b] for a, b in spans) == text
@@ -70,10 +71,30 @@ def test_chunked_encoding_equals_one_call(tok, texts):
         assert chunked == tok._sp.encode(text)
 
 
-def test_split_points_cut_hard_only_without_newline_or_space():
-    text = "x" * 1000
-    assert list(split_points(text, size=300)) == [(0, 300), (300, 600), (600, 900), (900, 1000)]
-    assert list(split_points("ab cd  ef", size=8)) == [(0, 2), (2, 9)]
+def test_split_points_never_cut_where_a_piece_could_span():
+    assert list(split_points("x" * 1000, size=300)) == [(0, 1000)]  # no safe position: one chunk
+    assert list(split_points("ab cd  ef", size=8)) == [(0, 5), (5, 9)]
+    assert list(split_points("abcdefgh ij", size=4)) == [(0, 8), (8, 11)]  # the first safe cut past the limit
+    assert list(split_points("a\nb\u2581c", size=1)) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert list(split_points("    x", size=2)) == [(0, 5)]  # a run of spaces leads the word it starts
+
+
+def test_a_model_whose_pieces_span_the_cuts_is_refused():
+    from sentencepiece import sentencepiece_model_pb2
+
+    from glassworks.pipeline.tokens.tokenizer import check_model
+
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.normalizer_spec.name = "identity"
+    proto.normalizer_spec.add_dummy_prefix = False
+    proto.normalizer_spec.remove_extra_whitespaces = False
+    proto.trainer_spec.byte_fallback = True
+    proto.pieces.add(piece="a\u2581b", score=0.0, type=1)
+    with pytest.raises(GlassworksError, match="spans a newline or a word start"):
+        check_model(proto.SerializeToString())
+    proto.normalizer_spec.name = "nmt_nfkc"
+    with pytest.raises(GlassworksError, match="changes text"):
+        check_model(proto.SerializeToString())
 
 
 def test_training_sentences_stay_under_the_limit_and_keep_all_text():
