@@ -40,7 +40,7 @@ from glassworks.errors import GlassworksError
 from glassworks.pipeline.tokens.draw import base, mix64, uniforms
 from glassworks.pipeline.tokens.external import ExternalSort
 
-CHUNK = 1 << 18  # documents per step of a pass: a few MiB per probe
+CHUNK = 1 << 16  # documents per step of a pass: about 30 MiB of work at PROBES rates
 PROBES = 16  # rates evaluated per pass: the bracket shrinks 16-fold
 COPY = np.dtype([("key", "<u8"), ("source", "<u2"), ("document", "<i8")])
 EVENT = np.dtype([("time", "<f8"), ("id", "<u8"), ("document", "<i8"), ("cost", "<i8")])

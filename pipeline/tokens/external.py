@@ -23,7 +23,7 @@ from typing import Iterator
 
 import numpy as np
 
-SORT_OVERHEAD = 3  # lexsort's index array and the gathered copy, per record held
+SORT_OVERHEAD = 4  # bytes held per byte of record: the run, its sorted copy, the sort index and key copies
 
 
 def _at_most(block: np.ndarray, bound) -> np.ndarray:

@@ -117,7 +117,8 @@ def build_phase(phase: PhaseConfig, config: MixtureConfig, pools: dict, tokenize
     total_weight = sum(phase.weights[s] for s in sources)
     targets = split_budget(budget, [phase.weights[s] / total_weight for s in sources])
     extra = 1 + int(config.packing.bos)
-    draws = [draw_source(name, pools[name].documents, extra, target, config.seed, phase.name)
+    window = max(1024, memory_bytes // 128)  # arrivals the draw may sort at once, 32 bytes each
+    draws = [draw_source(name, pools[name].documents, extra, target, config.seed, phase.name, window)
              for name, target in zip(sources, targets)]
     scratch = out.with_name(f".{out.name}.runs")
     shutil.rmtree(scratch, ignore_errors=True)

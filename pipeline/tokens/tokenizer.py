@@ -72,11 +72,8 @@ def split_points(text: str, size: int = CHUNK_CHARS) -> Iterator[tuple[int, int]
     start, n = 0, len(text)
     while n - start > size:
         limit = start + size
-        cut = 0
-        for match in _CUT.finditer(text, start + 1, limit + 1):  # may also match at limit + 1
-            if match.start() <= limit:
-                cut = match.start()
-        if cut <= start:
+        cut = _last_cut(text, max(start + 1, limit - 256), limit) or _last_cut(text, start + 1, limit)
+        if cut is None:
             match = _CUT.search(text, limit + 1)
             cut = match.start() if match else n
         if cut >= n:
@@ -84,6 +81,15 @@ def split_points(text: str, size: int = CHUNK_CHARS) -> Iterator[tuple[int, int]
         yield start, cut
         start = cut
     yield start, n
+
+
+def _last_cut(text: str, lo: int, hi: int) -> int | None:
+    """The last position in [lo, hi] where ``_CUT`` allows a cut, or None."""
+    cut = None
+    for match in _CUT.finditer(text, lo, hi + 1):  # may also match at hi + 1
+        if match.start() <= hi:
+            cut = match.start()
+    return cut
 
 
 def check_model(model_proto: bytes, where: str = MODEL_FILE) -> None:
