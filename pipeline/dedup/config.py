@@ -110,8 +110,8 @@ class ParagraphConfig:
     The first occurrence of a group (by document id, source, file, line, then offset) is
     left alone; ``policy`` says what happens to the others. 16 x 4 = 64 slots over character
     5-grams: a 300-character paragraph with three words changed keeps a Jaccard near 0.8,
-    caught 99.9% of the time at the 0.7 threshold; unrelated paragraphs of one language
-    (J < 0.3 on 5-grams) are almost never candidates.
+    joined 99.5% of the time at the 0.7 threshold (73% at J = 0.7, 0.3% at J = 0.5);
+    unrelated paragraphs of one language (J < 0.3 on 5-grams) are almost never candidates.
     """
 
     enabled: bool = True
