@@ -17,6 +17,15 @@ stores ``metadata["quality"] = {"model": <sha256[:16] of the model file>, "score
   scores, then choose the cut.
 
 Settled documents (dropped or quarantined upstream) pass through both steps untouched.
+
+Any fastText supervised model with a ``__label__hq`` label serves, ``.bin`` or quantised
+``.ftz``, with or without word n-grams: DCLM's published classifier
+(``openhermes_reddit_eli5_vs_rw_v2_bigram_200k_train.bin``, labels ``__label__hq`` and
+``__label__cc``, bigrams) is one; the recipe names it by ``model_path``. The step checks
+only that the file exists when it is built (a multi-gigabyte model is loaded in the tasks).
+
+The recipe parameters of the three steps are the dataclasses at the end of this module;
+their checks run while the recipe is read, so an error names the recipe file and line.
 """
 
 from __future__ import annotations
@@ -39,6 +48,18 @@ BELOW_THRESHOLD, NOT_IN_TOP = "quality_below_threshold", "quality_not_in_top_fra
 SCORE_FILE = re.compile(r"^(\d{5})-of-(\d{5})\.jsonl$")
 
 
+def model_file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be a model file, checked when a step is built rather than in every task."""
+    if Path(path).is_file():
+        return None
+    return f"{path}: {'is a directory, not a model file' if Path(path).is_dir() else 'quality model not found'}"
+
+
+def check_fraction(fraction: float) -> None:
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
+
+
 class FastTextQualityFilter(PipelineStep):
     """Score documents with a fastText quality model; drop below ``threshold``, or record scores."""
 
@@ -52,6 +73,8 @@ class FastTextQualityFilter(PipelineStep):
             raise ValueError("give either a threshold (one pass) or a scores_dir (pass 1 of a top fraction)")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
+        if problem := model_file_problem(model_path):
+            raise FileNotFoundError(problem)
         self.model_path = Path(model_path)
         self.threshold = threshold
         self.scores_dir = Path(scores_dir) if scores_dir is not None else None
@@ -104,8 +127,7 @@ class Cutoff:
 
 def top_fraction_cutoff(scores_dir: str | Path, fraction: float) -> Cutoff:
     """Read every score file of pass 1 and find where the top ``fraction`` of documents ends."""
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
+    check_fraction(fraction)
     scores_dir = Path(scores_dir)
     files = sorted(scores_dir.glob("*.jsonl")) if scores_dir.is_dir() else []
     names = [SCORE_FILE.match(f.name) for f in files]
@@ -150,8 +172,7 @@ class TopFraction(PipelineStep):
 
     def __init__(self, scores_dir: str | Path, fraction: float):
         super().__init__()
-        if not 0.0 < fraction <= 1.0:
-            raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
+        check_fraction(fraction)
         self.scores_dir = Path(scores_dir)
         self.fraction = fraction
 
@@ -172,3 +193,40 @@ class TopFraction(PipelineStep):
                 self.stat_update(f"dropped/{NOT_IN_TOP}")
                 mark_dropped(doc, NOT_IN_TOP)
             yield doc
+
+
+@dataclass(frozen=True)
+class QualityThresholdParams:
+    """Recipe parameters of ``fasttext_quality_threshold``."""
+
+    threshold: float  # keep score >= threshold, as DCLM's filter does
+    model_path: Path | None = None  # any fastText model with __label__hq; default: the shipped demo classifier
+
+    def __post_init__(self):
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must lie in [0, 1], got {self.threshold}")
+        if self.model_path is not None and (problem := model_file_problem(self.model_path)):
+            raise ValueError(problem)
+
+
+@dataclass(frozen=True)
+class QualityScoresParams:
+    """Recipe parameters of ``fasttext_quality_scores`` (pass 1 of a top-fraction cut)."""
+
+    scores_dir: str  # inside the stage's log folder, e.g. "{run}/logs/dclm/score/scores": reset with the stage
+    model_path: Path | None = None  # any fastText model with __label__hq; default: the shipped demo classifier
+
+    def __post_init__(self):
+        if self.model_path is not None and (problem := model_file_problem(self.model_path)):
+            raise ValueError(problem)
+
+
+@dataclass(frozen=True)
+class TopFractionParams:
+    """Recipe parameters of ``quality_top_fraction`` (pass 2)."""
+
+    scores_dir: str  # the scores pass 1 wrote
+    fraction: float  # share of documents to keep, best scores first (DCLM: 0.1, its top 10 %)
+
+    def __post_init__(self):
+        check_fraction(self.fraction)

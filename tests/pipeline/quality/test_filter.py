@@ -1,4 +1,5 @@
-"""Quality filtering: threshold in one pass, top fraction in two passes over any number of tasks."""
+"""Quality filtering: threshold in one pass, top fraction in two passes over any number of tasks, with
+the shipped quantised model or a DCLM-style full .bin model (bigrams, __label__hq/__label__cc)."""
 
 import gzip
 import json
@@ -7,10 +8,12 @@ from pathlib import Path
 import pytest
 from datatrove.data import Document
 
-from glassworks.errors import GlassworksError
+from glassworks.config import from_dict
+from glassworks.errors import ConfigError, GlassworksError
 from glassworks.pipeline.documents import DROP, mark_dropped, mark_quarantined
-from glassworks.pipeline.quality.filter import (BELOW_THRESHOLD, NOT_IN_TOP, FastTextQualityFilter, TopFraction,
-                                                top_fraction_cutoff)
+from glassworks.pipeline.quality.filter import (BELOW_THRESHOLD, NOT_IN_TOP, FastTextQualityFilter,
+                                                QualityScoresParams, QualityThresholdParams, TopFraction,
+                                                TopFractionParams, top_fraction_cutoff)
 from glassworks.pipeline.quality.model import QualityModel
 from glassworks.pipeline.quality.shipped import SHIPPED_MODEL
 
@@ -97,8 +100,8 @@ def test_threshold_filter_scores_real_documents_and_marks_rejects(tmp_path):
     assert (step.stats["total"].total, step.stats["forwarded"].total) == (2, 1)
     with pytest.raises(ValueError, match="either a threshold"):
         FastTextQualityFilter(SHIPPED_MODEL)
-    with pytest.raises(GlassworksError, match="quality model not found"):
-        list(FastTextQualityFilter(tmp_path / "missing.ftz", threshold=0.5).run(iter(docs)))
+    with pytest.raises(FileNotFoundError, match="missing.ftz: quality model not found"):
+        FastTextQualityFilter(tmp_path / "missing.ftz", threshold=0.5)  # refused when built, not in each task
 
 
 def read_doors(out: Path, name: str) -> dict[str, list[dict]]:
@@ -108,7 +111,8 @@ def read_doors(out: Path, name: str) -> dict[str, list[dict]]:
     return doors
 
 
-def two_passes(src: Path, work: Path, tasks: tuple[int, int], fraction: float) -> dict[str, list[dict]]:
+def two_passes(src: Path, work: Path, tasks: tuple[int, int], fraction: float,
+               model: Path = SHIPPED_MODEL) -> dict[str, list[dict]]:
     """Score with ``tasks[0]`` datatrove tasks, then select with ``tasks[1]``; return pass 2's doors."""
     from datatrove.executor import LocalPipelineExecutor
 
@@ -116,7 +120,7 @@ def two_passes(src: Path, work: Path, tasks: tuple[int, int], fraction: float) -
     from glassworks.pipeline.readers import JsonlDocumentReader
 
     passes = [
-        [JsonlDocumentReader(str(src)), FastTextQualityFilter(SHIPPED_MODEL, scores_dir=work / "scores"),
+        [JsonlDocumentReader(str(src)), FastTextQualityFilter(model, scores_dir=work / "scores"),
          AccountingWriter(work / "scored", "docs")],
         [JsonlDocumentReader(str(work / "scored" / "docs")), TopFraction(work / "scores", fraction),
          AccountingWriter(work / "selected", "docs")],
@@ -127,13 +131,18 @@ def two_passes(src: Path, work: Path, tasks: tuple[int, int], fraction: float) -
     return read_doors(work / "selected", "docs")
 
 
-def test_two_pass_top_fraction_is_the_same_for_any_task_count(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
+def shards(folder: Path) -> Path:
+    """18 real documents (9 English reST pages, 9 Spanish Bible chapters) in six JSONL shards."""
+    folder.mkdir()
     lines = (REPO / "data/text/sphinx-docs-rst.jsonl").read_text().splitlines()[:9]
     lines += (REPO / "data/text/reina-valera-1909.jsonl").read_text().splitlines()[:9]
     for i in range(6):  # six shards so that tasks get different mixes
-        (src / f"part{i}.jsonl").write_text("\n".join(lines[i::6]) + "\n")
+        (folder / f"part{i}.jsonl").write_text("\n".join(lines[i::6]) + "\n")
+    return folder
+
+
+def test_two_pass_top_fraction_is_the_same_for_any_task_count(tmp_path):
+    src = shards(tmp_path / "src")
     results = {tasks: two_passes(src, tmp_path / f"run{tasks}", tasks, 0.25) for tasks in [(1, 1), (3, 2), (4, 5)]}
     kept_ids = {tasks: sorted(d["id"] for d in doors["kept"]) for tasks, doors in results.items()}
     assert len(set(map(tuple, kept_ids.values()))) == 1  # the same documents, however the work was split
@@ -143,3 +152,71 @@ def test_two_pass_top_fraction_is_the_same_for_any_task_count(tmp_path):
     assert kept_ids[(1, 1)] == sorted(expected)
     assert len(doors["dropped"]) == 13 and {d["metadata"][DROP] for d in doors["dropped"]} == {NOT_IN_TOP}
     assert all(i.startswith("sphinx-docs-rst/") for i in expected)  # the English docs outrank Spanish text
+
+
+@pytest.fixture(scope="module")
+def dclm_style_model(tmp_path_factory) -> Path:
+    """A full (unquantised) fastText .bin trained the way DCLM trained its classifier: supervised,
+    word bigrams, labels __label__hq and __label__cc, on real local documents (English reST
+    pages as hq, Spanish Bible chapters as cc; cc outnumbers hq, so it is label 0)."""
+    import fasttext
+
+    from glassworks.pipeline.quality.model import CC, HQ, dclm_text
+
+    folder = tmp_path_factory.mktemp("dclm")
+    hq = [json.loads(x)["text"] for x in (REPO / "data/text/sphinx-docs-rst.jsonl").read_text().splitlines()[9:21]]
+    cc = [json.loads(x)["text"] for x in (REPO / "data/text/reina-valera-1909.jsonl").read_text().splitlines()[9:33]]
+    lines = [f"{HQ} {dclm_text(t)}" for t in hq] + [f"{CC} {dclm_text(t)}" for t in cc]
+    (folder / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = fasttext.train_supervised(input=str(folder / "train.txt"), wordNgrams=2, dim=16, epoch=10, lr=0.5,
+                                      bucket=20000, minCount=1, thread=1, seed=0, verbose=0)
+    model.save_model(str(folder / "openhermes_style_bigram.bin"))
+    return folder / "openhermes_style_bigram.bin"
+
+
+def test_a_dclm_style_bin_model_scores_and_cuts_like_the_shipped_one(dclm_style_model, tmp_path):
+    import fasttext
+
+    loaded = fasttext.load_model(str(dclm_style_model))
+    args = loaded.f.getArgs()  # the compiled Args, which every fastText build exposes
+    assert (args.wordNgrams, args.loss.name, loaded.is_quantized()) == (2, "softmax", False)
+    assert loaded.get_labels() == ["__label__cc", "__label__hq"]  # P(hq) is read by name, not position
+    model = QualityModel(dclm_style_model)
+    rst, es = (json.loads((REPO / f"data/text/{name}.jsonl").read_text().splitlines()[0])["text"]
+               for name in ("sphinx-docs-rst", "reina-valera-1909"))
+    high, low = model.scores([rst, es])
+    assert high > 0.5 > low
+
+    src = shards(tmp_path / "src")
+    results = {tasks: two_passes(src, tmp_path / f"run{tasks}", tasks, 0.5, dclm_style_model)
+               for tasks in [(1, 1), (3, 2)]}
+    kept = {tasks: sorted(d["id"] for d in doors["kept"]) for tasks, doors in results.items()}
+    assert kept[(1, 1)] == kept[(3, 2)] and len(kept[(1, 1)]) == 9  # ceil(0.5 * 18), however the work was split
+    assert all(i.startswith("sphinx-docs-rst/") for i in kept[(1, 1)])
+    assert {d["metadata"]["quality"]["model"] for d in results[(1, 1)]["kept"]} == {model.id}
+
+    step = FastTextQualityFilter(dclm_style_model, threshold=0.5)
+    out = list(step.run(iter([Document(text=rst, id="rst"), Document(text=es, id="es")])))
+    assert [DROP in d.metadata for d in out] == [False, True]
+
+
+def params_file(tmp_path: Path, params: str) -> str:
+    """A recipe with one step whose params are ``params``; returns the origin that build_step would pass."""
+    (tmp_path / "r.yaml").write_text("name: q\nsources: [{name: text, shape: text}]\nstages:\n  - name: s\n"
+                                     "    steps:\n      - step: x\n        params:\n" + params)
+    return f"{tmp_path / 'r.yaml'}: stages[0].steps[0] (x)"
+
+
+def test_quality_params_are_checked_when_the_recipe_is_read(tmp_path, dclm_style_model):
+    origin = params_file(tmp_path, f"          model_path: {dclm_style_model}\n          threshold: 0.2\n")
+    assert from_dict(QualityThresholdParams, {"model_path": str(dclm_style_model), "threshold": 0.2},
+                     origin).model_path == dclm_style_model
+    for cls, params, message in [
+        (TopFractionParams, {"scores_dir": "s", "fraction": 1.5}, r"fraction must lie in \(0, 1\], got 1.5"),
+        (TopFractionParams, {"scores_dir": "s", "fraction": "ten"}, r"key 'fraction': expected float"),
+        (QualityThresholdParams, {"threshold": -0.1}, r"threshold must lie in \[0, 1\]"),
+        (QualityScoresParams, {"scores_dir": "s", "model_path": str(tmp_path / "dclm.bin")},
+         r"dclm\.bin: quality model not found"),
+    ]:
+        with pytest.raises(ConfigError, match=rf"r\.yaml:\d+: .*{message}"):
+            from_dict(cls, params, origin)
