@@ -156,21 +156,17 @@ def test_two_pass_top_fraction_is_the_same_for_any_task_count(tmp_path):
 
 @pytest.fixture(scope="module")
 def dclm_style_model(tmp_path_factory) -> Path:
-    """A full (unquantised) fastText .bin trained the way DCLM trained its classifier: supervised,
-    word bigrams, labels __label__hq and __label__cc, on real local documents (English reST
-    pages as hq, Spanish Bible chapters as cc; cc outnumbers hq, so it is label 0)."""
-    import fasttext
-
-    from glassworks.pipeline.quality.model import CC, HQ, dclm_text
+    """A full (unquantised) fastText .bin trained as DCLM trained its classifier (supervised, word
+    bigrams, labels __label__hq and __label__cc) on real local documents: English reST pages as
+    hq, Spanish Bible chapters as cc. cc outnumbers hq, so it is label 0."""
+    from glassworks.pipeline.quality.train import QualityTrainConfig, train_quality
 
     folder = tmp_path_factory.mktemp("dclm")
-    hq = [json.loads(x)["text"] for x in (REPO / "data/text/sphinx-docs-rst.jsonl").read_text().splitlines()[9:21]]
-    cc = [json.loads(x)["text"] for x in (REPO / "data/text/reina-valera-1909.jsonl").read_text().splitlines()[9:33]]
-    lines = [f"{HQ} {dclm_text(t)}" for t in hq] + [f"{CC} {dclm_text(t)}" for t in cc]
-    (folder / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    model = fasttext.train_supervised(input=str(folder / "train.txt"), wordNgrams=2, dim=16, epoch=10, lr=0.5,
-                                      bucket=20000, minCount=1, thread=1, seed=0, verbose=0)
-    model.save_model(str(folder / "openhermes_style_bigram.bin"))
+    for name, source, rows in (("hq", "sphinx-docs-rst", slice(9, 21)), ("cc", "reina-valera-1909", slice(9, 33))):
+        lines = (REPO / f"data/text/{source}.jsonl").read_text().splitlines()[rows]
+        (folder / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
+    config = QualityTrainConfig(dim=16, epoch=10, lr=0.5, word_ngrams=2, bucket=20000)
+    train_quality(config, folder / "hq.jsonl", folder / "cc.jsonl", folder / "openhermes_style_bigram.bin")
     return folder / "openhermes_style_bigram.bin"
 
 
