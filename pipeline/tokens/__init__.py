@@ -4,7 +4,8 @@ Public entry points (imported lazily, so the CLI starts without numpy or sentenc
 
 - ``train_tokenizer(TokenizerConfig, run_dir) -> Path``: stage ``tokenizer`` (train.py);
 - ``build_mixtures(MixtureConfig, run_dir, workers=1) -> MixtureSummary``: stages
-  ``data.tokenize`` and ``data.<phase>`` (build.py, mixture.py, pool.py);
+  ``data.tokenize`` and ``data.<phase>`` (build.py, mixture.py, pool.py; the draw and
+  copy order in copies.py and external.py, keyed by document id, in bounded memory);
 - ``Tokenizer.load(dir)``: encode/decode with a trained tokenizer (tokenizer.py);
 - ``PackedDataset(phase_dir)``: O(1) memory-mapped reads of packed sequences; the shard
   format is described in shards.py.
