@@ -13,6 +13,7 @@ below") names no licence; it comes back with ``stated=False`` so callers can say
 The wheel ships the index prebuilt (~400 MB on disk); it loads once per process in about
 2 s and takes about 1.3 GB of memory. ScanCode keeps only a lock file in its user cache
 (``~/.cache/scancode-tk``, or ``$SCANCODE_CACHE``); nothing is fetched over the network.
+Its file-type module (typecode) needs the system's libmagic (Debian's libmagic1) to import.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+
+from glassworks.errors import GlassworksError
 
 UNSTATED = "Unstated License"  # ScanCode's category for its unknown* and reference-only keys
 
@@ -38,11 +41,20 @@ class Detection:
 @lru_cache(maxsize=1)
 def _scancode():
     """Import ScanCode and load its index, once per process (about 2 s)."""
-    with warnings.catch_warnings():
-        # typecode warns that it uses the system's libmagic; licence detection never calls it.
-        warnings.simplefilter("ignore")
-        from licensedcode.cache import get_index, get_licenses_db, get_licensing
-        from licensedcode.detection import detect_licenses
+    try:
+        with warnings.catch_warnings():
+            # typecode warns that it uses the system's libmagic; licence detection never calls it.
+            warnings.simplefilter("ignore")
+            from licensedcode.cache import get_index, get_licenses_db, get_licensing
+            from licensedcode.detection import detect_licenses
+    except Exception as exc:  # both raised while ScanCode's modules are imported
+        if type(exc).__name__ == "NoMagicLibError":
+            raise GlassworksError("ScanCode's licence detection imports typecode, which needs the libmagic "
+                                  "library: install it (Debian: apt-get install libmagic1)") from exc
+        if "plugincode" in str(exc):
+            raise GlassworksError(f"ScanCode's plugincode does not load under this pluggy ({exc}); "
+                                  "glassworks needs pluggy<1.7") from exc
+        raise
     return detect_licenses, get_index(), get_licenses_db(), get_licensing()
 
 

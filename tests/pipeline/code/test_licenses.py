@@ -1,7 +1,10 @@
 """Licence detection: the five embedded repositories, dual licences, headers, bad licence files, and the
 standard licence texts Debian ships, which the regular expressions before ScanCode missed."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import licensedcode
@@ -213,3 +216,11 @@ def test_apache_text_without_its_title_or_appendix():
     text = APACHE[APACHE.index("TERMS AND CONDITIONS"):APACHE.index("END OF TERMS AND CONDITIONS")]
     assert not re.search(r"apache license|apache\.org", text, re.IGNORECASE)
     assert stated_expression(text, "LICENSE", []) == "Apache-2.0"
+
+
+def test_missing_libmagic_is_named(tmp_path):
+    # typecode takes TYPECODE_LIBMAGIC_PATH first; a path to nothing is what a machine without libmagic1 sees.
+    code = "from glassworks.pipeline.code.scancode import detect; detect('MIT License')"
+    env = {**os.environ, "TYPECODE_LIBMAGIC_PATH": str(tmp_path / "no-libmagic.so")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "needs the libmagic library" in done.stderr
