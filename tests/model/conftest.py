@@ -33,16 +33,12 @@ def tokens():
 @pytest.fixture
 def tokenizer_dir(tmp_path):
     """A real (tiny) SentencePiece tokenizer directory, as the tokenizer stage writes one."""
-    import io
-
-    import sentencepiece as spm
+    from glassworks.pipeline.tokens.train import ModelConfig, train_model
 
     text = ["the quick brown fox jumps over the lazy dog", "open models need open data", "glass works"] * 30
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(text), model_writer=model, vocab_size=40,
-                                   model_type="bpe", bos_id=1, eos_id=2, unk_id=0, minloglevel=2)
+    proto = train_model(text, ModelConfig(vocab_size=300, threads=1), seed=0)
     folder = tmp_path / "tokenizer"
     folder.mkdir()
-    (folder / "tokenizer.model").write_bytes(model.getvalue())
+    (folder / "tokenizer.model").write_bytes(proto)
     (folder / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<s>", "eos_token": "</s>"}))
     return folder
