@@ -85,8 +85,8 @@ def _init_worker(model_proto: bytes) -> None:
 
 
 def _encode_batch(texts: list[str]) -> list[np.ndarray]:
-    sp = _WORKER._sp  # texts are clean and chunked already: straight to SentencePiece
-    return [np.asarray(ids, dtype=_WORKER.dtype) for ids in sp.encode(texts, num_threads=1)]
+    # texts are clean and chunked already; encode_chunks keeps a literal '▁' as its bytes, as the tokenizer does
+    return _WORKER.encode_chunks(texts)
 
 
 class Encoder:

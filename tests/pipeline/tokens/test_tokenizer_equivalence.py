@@ -128,8 +128,6 @@ def test_adversarial_texts_give_the_same_ids_everywhere(four, corpus_words):
         check(adversarial_text(rng, corpus_words), sp, hf, auto, chunk=rng.choice([1, 3, 17, 64]))
 
 
-@pytest.mark.xfail(strict=True, reason="pool._encode_batch still calls SentencePiece directly; it must call "
-                   "_WORKER.encode_chunks(texts) (asked of the lead: pool.py is not this change's file)")
 def test_the_packing_stage_encodes_like_the_tokenizer(trained, four, corpus_words):
     """pool.Encoder (the data.tokenize stage) on the same texts, one long one among them."""
     from glassworks.pipeline.tokens.pool import Encoder
