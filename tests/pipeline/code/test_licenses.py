@@ -114,7 +114,7 @@ def test_dual_and_combined_licence_files(tmp_path, files, spdx):
     # ScanCode reads a bare "the GPL" as GPL-1.0-or-later (its rule for unversioned GPL mentions).
     ("The GPL is mentioned here, and so is freedom.", "GPL-1.0-or-later"),
 ])
-def test_text_rules(text, spdx):
+def test_what_a_text_states(text, spdx):
     problems = []
     assert stated_expression(text, "f", problems) == spdx
     assert problems == []
