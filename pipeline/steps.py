@@ -21,6 +21,7 @@ from glassworks.pipeline.code.filters import CodeFilterConfig
 from glassworks.pipeline.code.languages import LanguageFilterConfig
 from glassworks.pipeline.extract import ExtractConfig
 from glassworks.pipeline.filters.refinedweb import RefinedWebConfig
+from glassworks.pipeline.quality.filter import QualityScoresParams, QualityThresholdParams, TopFractionParams
 
 
 @dataclass(frozen=True)
@@ -158,12 +159,6 @@ def shipped_quality_model() -> Path:
     return Path(SHIPPED_MODEL)
 
 
-@dataclass(frozen=True)
-class QualityThresholdParams:
-    threshold: float  # keep documents whose P(hq) is at least this (DCLM: a percentile of the scores)
-    model_path: Path | None = None  # default: the demo classifier shipped in pipeline/quality/assets
-
-
 @register("fasttext_quality_threshold", QualityThresholdParams)
 def _quality(p: QualityThresholdParams):
     """DCLM's fastText quality filter, keeping score >= threshold."""
@@ -290,24 +285,12 @@ def _exact(p: NoParams):
     return ExactDedup()
 
 
-@dataclass(frozen=True)
-class QualityScoresParams:
-    scores_dir: str  # inside the stage's log folder, e.g. "{run}/logs/dclm/score/scores": reset with the stage
-    model_path: Path | None = None  # default: the demo classifier shipped in pipeline/quality/assets
-
-
 @register("fasttext_quality_scores", QualityScoresParams)
 def _quality_scores(p: QualityScoresParams):
     """Pass 1 of a top-fraction cut: score every document, drop nothing."""
     from glassworks.pipeline.quality.filter import FastTextQualityFilter
 
     return FastTextQualityFilter(p.model_path or shipped_quality_model(), scores_dir=p.scores_dir)
-
-
-@dataclass(frozen=True)
-class TopFractionParams:
-    scores_dir: str  # the scores pass 1 wrote
-    fraction: float  # share of documents to keep, best scores first (DCLM: 0.1)
 
 
 @register("quality_top_fraction", TopFractionParams)
