@@ -84,22 +84,28 @@ def write_checkpoint(out_dir: str | Path, config: ModelConfig, tensors: dict, st
     recorded = {"model": config, "state": state}
     with maybe_record(run_dir, "checkpoint", recorded, inputs or {}, ("checkpoint", out_dir)) as rec:
         with staged_directory(out_dir) as tmp:
-            from safetensors.torch import save_file
-
-            save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
-            _fsync(tmp / WEIGHTS_FILE)
-            atomic_write_json(tmp / CONFIG_FILE, {"format": FORMAT, "format_version": FORMAT_VERSION,
-                                                  "model": dataclasses.asdict(config)})
-            atomic_write_json(tmp / STATE_FILE, {**dataclasses.asdict(state),
-                                                 "files": {WEIGHTS_FILE: sha256_file(tmp / WEIGHTS_FILE)[0]}})
-            if tokenizer:
-                (tmp / TOKENIZER_DIR).mkdir()
-                for source in tokenizer:
-                    shutil.copyfile(source, tmp / TOKENIZER_DIR / source.name)
-                    _fsync(tmp / TOKENIZER_DIR / source.name)
+            write_files(tmp, config, tensors, state, tokenizer)
         if rec is not None and state.data_manifest and (Path(run_dir) / "manifests" / f"{state.data_manifest}.json").is_file():
             rec.upstream(state.data_manifest)
     return out_dir
+
+
+def write_files(folder: Path, config: ModelConfig, tensors: dict, state: CheckpointState,
+                tokenizer: list[Path]) -> None:
+    """The files of a checkpoint into an existing (staging) folder, each fsynced."""
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
+    _fsync(folder / WEIGHTS_FILE)
+    atomic_write_json(folder / CONFIG_FILE, {"format": FORMAT, "format_version": FORMAT_VERSION,
+                                             "model": dataclasses.asdict(config)})
+    atomic_write_json(folder / STATE_FILE, {**dataclasses.asdict(state),
+                                            "files": {WEIGHTS_FILE: sha256_file(folder / WEIGHTS_FILE)[0]}})
+    if tokenizer:
+        (folder / TOKENIZER_DIR).mkdir()
+        for source in tokenizer:
+            shutil.copyfile(source, folder / TOKENIZER_DIR / source.name)
+            _fsync(folder / TOKENIZER_DIR / source.name)
 
 
 @contextlib.contextmanager
@@ -110,23 +116,36 @@ def staged_directory(out_dir: Path, kind: str = "glassworks checkpoint",
     An existing ``out_dir`` is replaced only when it is empty or ``marker(out_dir)`` says it
     is an earlier output of the same kind: a mistyped path must not wipe a user's folder.
     """
+    tmp = begin_staging(out_dir, f".{out_dir.name}.tmp-{os.getpid()}", kind, marker)
+    try:
+        yield tmp
+        commit_staging(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def begin_staging(out_dir: Path, name: str, kind: str = "glassworks checkpoint",
+                  marker: Callable[[Path], bool] | None = None) -> Path:
+    """A fresh hidden sibling ``name`` of ``out_dir`` to fill, after checking that ``out_dir``
+    may be replaced (see ``staged_directory``); ``commit_staging`` puts it in place."""
     marker = marker or is_checkpoint
     if out_dir.exists() and not (out_dir.is_dir() and (not any(out_dir.iterdir()) or marker(out_dir))):
         raise GlassworksError(f"{out_dir}: exists and is not a {kind}; refusing to replace it "
                               "(choose a new directory or remove it)")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    tmp = out_dir.parent / name
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    try:
-        yield tmp
-        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        if out_dir.exists():
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return tmp
+
+
+def commit_staging(tmp: Path, out_dir: Path) -> None:
+    """Rename a filled staging directory onto ``out_dir`` (the old one moved aside first)."""
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    if out_dir.exists():
+        os.replace(out_dir, old)
+    os.replace(tmp, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -108,6 +108,11 @@ class CheckpointConfig:
     trainer_state: bool = True
     """Intermediate checkpoints carry the optimizer, RNG and data cursor (so training can be
     resumed or branched from any of them); False keeps only weights there, 3x smaller."""
+    storage: Literal["safetensors", "dcp"] = "safetensors"
+    """How the trainer state is written. ``safetensors``: gathered on rank 0 into one file
+    per kind (simple; right for small models). ``dcp``: torch.distributed.checkpoint shards,
+    each rank writing its own asynchronously, loadable on any number of ranks; kept and
+    final checkpoints still get the consolidated model.safetensors, ``train/resume`` does not."""
 
     def __post_init__(self):
         if self.log_spaced_until < 0 or self.every <= 0 or self.resume_every < 0:

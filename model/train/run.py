@@ -148,6 +148,7 @@ class _Run:
         from glassworks.model.train.trainer import Trainer
 
         self.trainer = Trainer(self.config, self.model_config, self.env, self.device, self.total)
+        self.saver = state.Saver(self.env, self.config.checkpoints.storage)
         ends = [s + n for s, n in zip(self.starts, self.steps)]
         self.kept = set(kept_steps(self.total, self.config.checkpoints, ends))
         if self.env.is_main:
@@ -170,6 +171,7 @@ class _Run:
         finally:
             if self.log is not None:
                 self.log.close()
+        self.saver.wait()  # a write in flight lands before the run returns
         parallel.barrier(self.env)  # the last collective: rank 0 alone records and reports below
         if stopped_by is None or stopped_by.startswith("stop_at"):  # a signal wants a quick exit
             self._record_finished(cursor)
@@ -179,6 +181,7 @@ class _Run:
         from tqdm import tqdm
 
         from glassworks.model.train import parallel
+        from glassworks.model.train.state import seed_step
         from glassworks.model.train.trainer import NonFiniteLoss
 
         data, end = self.data[i], self.starts[i] + self.steps[i]
@@ -186,6 +189,7 @@ class _Run:
                    disable=None if self.progress and self.env.is_main else True, dynamic_ncols=True)
         with bar:
             while cursor.step < end:
+                seed_step(self.config.seed, cursor.step)  # RNG by global step, not by history or rank
                 try:
                     record = self.trainer.step(data, cursor.step - self.starts[i], cursor.step)
                 except NonFiniteLoss as exc:
@@ -239,6 +243,8 @@ class _Run:
         from glassworks.model.train.state import cursor_of, read_trainer
 
         for path in (self._kept_path(cursor), self.run_dir / "checkpoints" / "final"):
+            if self.saver.in_flight(path, cursor.step):
+                return True
             if (path / "trainer" / "trainer.json").is_file() and cursor_of(read_trainer(path), path).step == cursor.step:
                 return True
         return False
@@ -251,8 +257,8 @@ class _Run:
         trainer = {"recipe_sha256": self.config.recipe_sha256(), "world_size": self.env.world,
                    "data_index_sha256": self.index_sha, "total_steps": self.total} if full else None
         manifest = data_manifest_id(self.run_dir, self.phase_dirs[cursor.phase_index])
-        state.save(path, self.trainer.model, self.trainer.optimizer, self.model_config, cursor, manifest,
-                   self.tokenizer, self.env, trainer)
+        self.saver.save(path, self.trainer.model, self.trainer.optimizer, self.model_config, cursor, manifest,
+                        self.tokenizer, trainer, consolidate=path != self.run_dir / RESUME_DIR)
         if full:
             self.last_good = path
 

@@ -11,6 +11,25 @@
                                   none yet, and none is made up for the checkpoint)
         rng.safetensors           torch's CPU (and CUDA) generator state of every rank
 
+With ``checkpoints.storage: dcp`` (for models too large to gather at every save) the
+trainer state is written by ``torch.distributed.checkpoint`` instead, each rank its own
+shards, asynchronously, and read back on any number of ranks (DCP reshards):
+
+    CHECKPOINT/
+      config.json, model.safetensors, state.json, tokenizer/    kept and final checkpoints
+                                  only: consolidated when written, so everything downstream
+                                  (export, eval, bundle) reads them as before
+      trainer/
+        trainer.json              as above, with "storage": "dcp"; written last
+        dcp/                      .metadata and __<rank>_<n>.distcp: "model" and "optim"
+                                  (AdamW) state under the model's parameter names
+
+No RNG state is kept there: the generators are reseeded from the global step before every
+step (``seed_step``), so they depend neither on history nor on the rank count. An
+asynchronous write goes into ``.NAME.tmp-stepN`` and is renamed into place, after every
+rank's shards and trainer.json are on disk, before the next write starts and before the
+run returns: a run never resumes from, and never ends with, a half-written checkpoint.
+
 Nothing here is pickled, so loading a checkpoint from elsewhere runs no code. The whole
 directory is staged next to its destination and renamed into place: a crash leaves the
 previous checkpoint or none, never a mix. Under FSDP the full (unsharded) tensors are
@@ -19,6 +38,7 @@ gathered for writing, so a checkpoint does not depend on the number of ranks tha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import asdict, dataclass
@@ -38,10 +58,14 @@ from glassworks.model.checkpoint import (
     STATE_FILE,
     WEIGHTS_FILE,
     CheckpointState,
+    begin_staging,
+    commit_staging,
+    is_checkpoint,
     load_tensors,
     staged_directory,
     tokenizer_files,
     write_checkpoint,
+    write_files,
 )
 from glassworks.model.config import ModelConfig
 from glassworks.model.train import parallel
@@ -52,8 +76,10 @@ TRAINER_DIR = "trainer"
 TRAINER_FILE = "trainer.json"
 OPTIMIZER_FILE = "optimizer.safetensors"
 RNG_FILE = "rng.safetensors"
+DCP_DIR = "dcp"
 FORMAT = "glassworks-trainer"
 FORMAT_VERSION = 1
+STORAGES = ("safetensors", "dcp")
 
 
 @dataclass(frozen=True)
@@ -85,6 +111,95 @@ def save(path: Path, model, optimizer, model_config: ModelConfig, cursor: Cursor
                 _write_trainer(tmp / TRAINER_DIR, optim, rng, {**trainer, "cursor": asdict(cursor)})
     parallel.barrier(env)
     return path
+
+
+def seed_step(seed: int, step: int) -> None:
+    """Seed torch's generators (CPU and every CUDA device) for global step ``step``: the same
+    on every rank and for every rank count, so no generator state needs saving or resharding."""
+    key = hashlib.sha256(f"glassworks.train/rng/{seed}/{step}".encode()).digest()
+    torch.manual_seed(int.from_bytes(key[:8], "little") & (2**63 - 1))
+
+
+def _is_trainer_dir(path: Path) -> bool:
+    """A checkpoint, or a DCP resume directory (trainer state only), may be replaced."""
+    return is_checkpoint(path) or (path / TRAINER_DIR / TRAINER_FILE).is_file()
+
+
+class Saver:
+    """Writes a run's checkpoints in ``storage`` ("safetensors": ``save``; "dcp": sharded,
+    asynchronous). At most one write is in flight; ``wait`` finishes it (collective)."""
+
+    def __init__(self, env: parallel.Dist, storage: str):
+        if storage not in STORAGES:
+            raise GlassworksError(f"checkpoints.storage is {storage!r}; expected one of {', '.join(STORAGES)}")
+        self.env, self.storage = env, storage
+        self.pending: tuple | None = None  # (future, staging dir, destination, trainer.json, step)
+        self._group = None
+
+    def in_flight(self, path: Path, step: int) -> bool:
+        return self.pending is not None and self.pending[2] == path and self.pending[4] == step
+
+    def save(self, path: Path, model, optimizer, model_config: ModelConfig, cursor: Cursor,
+             data_manifest: str | None, tokenizer_dir: Path, trainer: dict | None, consolidate: bool = True) -> Path:
+        """Write a checkpoint (collective). ``trainer`` None writes the weights only; in "dcp"
+        storage ``consolidate`` False leaves out the gathered weights (train/resume)."""
+        self.wait()
+        if self.storage == "safetensors" or trainer is None:
+            return save(path, model, optimizer, model_config, cursor, data_manifest, tokenizer_dir, self.env, trainer)
+        import torch.distributed.checkpoint as dcp
+
+        env = self.env
+        tmp = path.parent / f".{path.name}.tmp-step{cursor.step}"
+        if env.is_main:
+            begin_staging(path, tmp.name, kind="glassworks trainer checkpoint", marker=_is_trainer_dir)
+            (tmp / TRAINER_DIR).mkdir()
+        parallel.barrier(env)
+        if consolidate:  # the old path's gather: the same bytes as a "safetensors" run's
+            tensors = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+            if env.is_main:
+                state = CheckpointState(step=cursor.step, tokens_seen=cursor.tokens_seen, phase=cursor.phase,
+                                        data_manifest=data_manifest)
+                write_files(tmp, model_config, {k: v.contiguous() for k, v in tensors.items()}, state,
+                            tokenizer_files(tokenizer_dir))
+            del tensors
+        shards = {"model": get_model_state_dict(model)}
+        info = {**trainer, "cursor": asdict(cursor), "storage": "dcp"}
+        if optimizer.state:
+            shards["optim"] = get_optimizer_state_dict(model, optimizer)
+        else:  # before the first update: no AdamW state to write (see optimizer_state)
+            info["param_groups"] = optimizer_state(model, optimizer, StateDictOptions())["param_groups"]
+        future = dcp.async_save(shards, checkpoint_id=str(tmp / TRAINER_DIR / DCP_DIR),
+                                process_group=self._cpu_group(), no_dist=not env.active)
+        self.pending = (future, tmp, path, info, cursor.step)
+        return path
+
+    def wait(self) -> None:
+        """Finish the write in flight: every rank's shards on disk, then trainer.json, then the
+        rename into place. Every rank calls it at the same point."""
+        if self.pending is None:
+            return
+        future, tmp, path, info, _ = self.pending
+        self.pending = None
+        future.result()
+        parallel.barrier(self.env)
+        if self.env.is_main:
+            folder = tmp / TRAINER_DIR
+            metadata = folder / DCP_DIR / ".metadata"
+            files = {p.relative_to(folder).as_posix(): p.stat().st_size for p in sorted((folder / DCP_DIR).iterdir())}
+            atomic_write_json(folder / TRAINER_FILE, {"format": FORMAT, "format_version": FORMAT_VERSION, **info,
+                                                      "files": {f"{DCP_DIR}/.metadata": sha256_file(metadata)[0]},
+                                                      "sizes": files})
+            commit_staging(tmp, path)
+        parallel.barrier(self.env)
+
+    def _cpu_group(self):
+        """A gloo group of all ranks for the background write: its collectives must not
+        interleave with the training ones on the default group (and NCCL has no CPU tensors)."""
+        if self.env.active and self._group is None:
+            import torch.distributed as dist
+
+            self._group = dist.new_group(backend="gloo")
+        return self._group
 
 
 def optimizer_state(model, optimizer, options: StateDictOptions) -> dict:
@@ -153,6 +268,9 @@ def restore(checkpoint: Path, model, optimizer, env: parallel.Dist) -> dict:
     """Load weights, optimizer and this rank's RNG state into a model already wrapped for
     ``env``; return trainer.json. Every file is re-hashed against its recorded sha256 first."""
     info = read_trainer(checkpoint)
+    if info.get("storage", "safetensors") == "dcp":
+        _restore_dcp(checkpoint, info, model, optimizer, env)
+        return info
     trainer = checkpoint / TRAINER_DIR
     _check(checkpoint / WEIGHTS_FILE, _recorded(checkpoint / STATE_FILE).get(WEIGHTS_FILE))
     for name in (OPTIMIZER_FILE, RNG_FILE):
@@ -181,6 +299,32 @@ def restore(checkpoint: Path, model, optimizer, env: parallel.Dist) -> dict:
         if f"cuda.rank{env.rank}" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state(rng[f"cuda.rank{env.rank}"])
     return info
+
+
+def _restore_dcp(checkpoint: Path, info: dict, model, optimizer, env: parallel.Dist) -> None:
+    """Weights and AdamW state from DCP shards written on any number of ranks."""
+    import torch.distributed.checkpoint as dcp
+
+    folder = checkpoint / TRAINER_DIR
+    _check(folder / DCP_DIR / ".metadata", info.get("files", {}).get(f"{DCP_DIR}/.metadata"))
+    for name, size in info.get("sizes", {}).items():
+        if not (folder / name).is_file() or (folder / name).stat().st_size != size:
+            raise GlassworksError(f"{folder / name}: missing or not the {size} bytes recorded in {TRAINER_FILE}; "
+                                  "the checkpoint is incomplete or was changed")
+    shards = {"model": get_model_state_dict(model)}
+    if "param_groups" not in info:  # torch's getter makes the template (a no-op lr-0 step, then overwritten)
+        shards["optim"] = get_optimizer_state_dict(model, optimizer)
+    try:
+        dcp.load(shards, checkpoint_id=str(folder / DCP_DIR), no_dist=not env.active)
+    except Exception as exc:  # noqa: BLE001 - DCP wraps the rank's error in several types
+        raise GlassworksError(f"{folder / DCP_DIR}: cannot be loaded into this model ({type(exc).__name__}: "
+                              f"{str(exc)[:300]})") from None
+    set_model_state_dict(model, shards["model"])
+    if "optim" in shards:
+        set_optimizer_state_dict(model, optimizer, shards["optim"])
+    else:
+        groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in info["param_groups"]]
+        _set_param_groups(optimizer, groups, folder / TRAINER_FILE)
 
 
 def _set_param_groups(optimizer, groups: list[dict], origin: Path) -> None:
