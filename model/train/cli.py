@@ -11,7 +11,32 @@ import click
 from glassworks.errors import GlassworksError
 
 
-@click.command("train")
+class _TrainCommand(click.Command):
+    """``glassworks train CONFIG ...`` trains, exactly as before; ``glassworks train plan ...``
+    hands the rest of the line to the plan command. A plain command rather than a group, so
+    the training command's arguments, help and errors stay what they were (a config file
+    named ``plan`` is still reachable as ``./plan``)."""
+
+    subcommands: dict[str, click.Command] = {}
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] in self.subcommands:
+            ctx._glassworks_sub = (args[0], list(args[1:]))
+            return []
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        sub = getattr(ctx, "_glassworks_sub", None)
+        if sub is None:
+            return super().invoke(ctx)
+        command = self.subcommands[sub[0]]
+        with command.make_context(sub[0], sub[1], parent=ctx) as sub_ctx:
+            return command.invoke(sub_ctx)
+
+
+@click.command("train", cls=_TrainCommand,
+               epilog="Before renting GPUs: `glassworks train plan CONFIG --gpus N --gpu h100` prints memory per "
+                      "GPU and time (see `glassworks train plan --help`).")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run directory holding data/<phase>/ and tokenizer/; checkpoints, logs and manifests go here.")
@@ -40,6 +65,47 @@ def train_command(config: Path, workdir: Path, stop_at_step: int | None, dry_run
         click.echo(line)
     if summary.stopped_by in ("SIGTERM", "SIGINT"):
         sys.exit(128 + signal.Signals[summary.stopped_by].value)
+
+
+@click.command("plan")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--gpus", type=click.IntRange(min=1), default=1, show_default=True, help="GPUs in all (every node).")
+@click.option("--gpu", type=click.Choice(["h100", "h200", "a100"]), default="h100", show_default=True,
+              help="GPU model, for its bf16 peak, memory and bandwidth.")
+@click.option("--mfu", type=click.FloatRange(min=0, max=1, min_open=True), default=0.4, show_default=True,
+              help="Model FLOPs utilisation the time estimate assumes.")
+@click.option("--mixture", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The `data build` config of the phases: their context lengths and token budgets.")
+@click.option("--workdir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="A run directory whose packed data gives the phases' shapes and the vocabulary instead.")
+def plan_command(config: Path, gpus: int, gpu: str, mfu: float, mixture: Path | None, workdir: Path | None) -> None:
+    """Per-GPU memory (weights, gradients, AdamW state, activations at the configured
+    micro-batch and activation checkpointing, under the configured DDP or FSDP2 sharding in
+    bf16) and training time for the token budget at a stated MFU. Nothing is allocated.
+
+    Example: glassworks train plan configs/train-7b.yaml --mixture configs/mixture-7b.yaml --gpus 64
+    """
+    from glassworks.config import load_config
+    from glassworks.model.config import preset
+    from glassworks.model.train import plan
+    from glassworks.model.train.config import load_train_config
+
+    cfg = load_train_config(config)
+    shapes = plan.DataShapes([])
+    if workdir is not None:
+        shapes = plan.shapes_from_run(cfg, workdir)
+    if mixture is not None:
+        from glassworks.pipeline.tokens.mixture import MixtureConfig
+
+        shapes = plan.DataShapes(load_config(mixture, MixtureConfig).phases, shapes.vocab_size)
+    phases = plan.phase_plans(cfg, gpus, shapes)
+    overrides = {"max_seq_len": max(p.seq_len for p in phases)}
+    if shapes.vocab_size:
+        overrides["vocab_size"] = shapes.vocab_size
+    click.echo(plan.render(cfg, preset(cfg.model, **overrides), phases, gpus, plan.GPUS[gpu], mfu))
+
+
+_TrainCommand.subcommands["plan"] = plan_command
 
 
 def _plan(cfg, workdir: Path) -> str:
