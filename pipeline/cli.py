@@ -18,21 +18,54 @@ def corpus_group() -> None:
     """
 
 
-@corpus_group.command("sources")
+@corpus_group.group("sources", invoke_without_command=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data"),
-              show_default=True, help="Folder with the raw inputs and their SOURCES.md listing.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Run directory; raw/ and manifests/ are written here.")
+              show_default=True, help="Folder with the raw inputs and their listing.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run directory; raw/ and manifests/ are written here (required to run the stage).")
 @click.option("--on-mismatch", type=click.Choice(["quarantine", "fail"]), default="quarantine", show_default=True,
               help="What to do with a file whose sha256 differs from its listing.")
-def sources_command(data_dir: Path, workdir: Path, on_mismatch: str) -> None:
-    """Snapshot the raw inputs of DATA_DIR into WORKDIR/raw and record the stage."""
+@click.option("--listing", default="SOURCES.md", show_default=True,
+              help="The listing inside DATA_DIR: a Markdown table, or the JSONL `sources scan` writes.")
+@click.option("--in-place", is_flag=True, help="Verify and record the raw files where they lie; copy nothing.")
+@click.pass_context
+def sources_command(ctx: click.Context, data_dir: Path, workdir: Path | None, on_mismatch: str, listing: str,
+                    in_place: bool) -> None:
+    """Check the raw inputs of DATA_DIR against their listing and snapshot them into WORKDIR/raw
+    (or, with --in-place, record them where they lie); `sources scan` writes the listing."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if workdir is None:
+        raise click.UsageError("--workdir is required to run the sources stage")
     from glassworks.pipeline.sources import SourcesConfig, run_sources
 
-    manifest = run_sources(SourcesConfig(data_dir=data_dir, on_mismatch=on_mismatch), workdir)
+    config = SourcesConfig(data_dir=data_dir, listing=listing, on_mismatch=on_mismatch, copy=not in_place)
+    manifest = run_sources(config, workdir)
     counts = manifest["counts"]
-    click.echo(f"sources: {counts['kept']} of {counts['in']} files kept, {counts['quarantined']} quarantined "
-               f"-> {workdir / 'manifests' / (manifest['id'] + '.json')}")
+    click.echo(f"sources: {counts['kept']} of {counts['in']} files kept{' in place' if in_place else ''}, "
+               f"{counts['quarantined']} quarantined -> {workdir / 'manifests' / (manifest['id'] + '.json')}")
+
+
+@sources_command.command("scan")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The JSONL listing to write (default: SOURCES.jsonl in the one DIR, or in their common parent).")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the listing as the Markdown table SOURCES.md uses.")
+def sources_scan_command(dirs: tuple[Path, ...], out: Path | None, markdown: Path | None) -> None:
+    """Hash every file under DIRS into a listing: path, bytes, sha256, and the licence where a
+    REUSE.toml or a licence file beside the data says it. `corpus sources --listing` and a
+    recipe's raw.listing read it."""
+    import os
+
+    from glassworks.pipeline.sources import scan_sources
+
+    base = dirs[0] if len(dirs) == 1 else Path(os.path.commonpath([d.resolve() for d in dirs]))
+    out = out or base / "SOURCES.jsonl"
+    rows = scan_sources(list(dirs), out, markdown)
+    known = sum(1 for r in rows if "licence" in r or "licence_file" in r)
+    click.echo(f"sources scan: {len(rows)} files, {sum(r['bytes'] for r in rows)} bytes, licence known for "
+               f"{known} -> {out}" + (f" and {markdown}" if markdown else ""))
 
 
 @corpus_group.command("documents")

@@ -28,6 +28,7 @@ from typing import Literal
 from glassworks.errors import GlassworksError
 from glassworks.pipeline.formats import InputSpec
 from glassworks.pipeline.inputs import claim_files, write_input_listing
+from glassworks.pipeline.sources import raw_location
 from glassworks.provenance.recorder import record_stage, refuse_to_clobber
 
 STAGE, VERSION = "documents", "1"
@@ -146,7 +147,8 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
 
     from glassworks.pipeline.documents import AccountingWriter, add_writer_counts
 
-    raw = run_dir / config.raw_dir
+    where = raw_location(run_dir, config.raw_dir)  # the run's copy, or the data folder read in place
+    raw = where.folder
     out = run_dir / "documents"
     for shape in SHAPES:
         if not (raw / shape).is_dir():
@@ -158,7 +160,9 @@ def run_documents(config: DocumentsConfig, run_dir: Path) -> tuple[dict, dict[st
     listing = []
     for shape, readers in shapes.items():  # before any work: a file no reader takes stops the run here
         listing += claim_files(raw / shape, shape, readers, config.unmatched)
-    with record_stage(run_dir, STAGE, VERSION, config.recorded(), unit="documents") as rec:
+    with record_stage(run_dir, STAGE, VERSION, config.recorded(), roots=where.roots, unit="documents") as rec:
+        if where.listing is not None:
+            rec.input(where.listing)
         for shape, readers in shapes.items():
             readers = [r for r in readers if _has_input(r)]
             (out / shape).mkdir(parents=True, exist_ok=True)  # an empty shape is an empty input, not a missing one
