@@ -101,3 +101,20 @@ def test_cli_prints_memory_and_time_for_7b(tmp_path):
     assert "time at 50% MFU" in result.output and "6 N + 12 L H Q T" in result.output
     missing = CliRunner().invoke(cli, ["train", "plan", "configs/train-1b.yaml"])
     assert missing.exit_code != 0 and "--mixture" in str(missing.exception or missing.output)
+
+
+def test_gpu_bench_cpu_smoke_runs_every_path():
+    """bench/gpu.py --cpu-smoke: training steps, the attention backends, both decoders, one JSON line."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "bench" / "gpu.py"
+    done = subprocess.run([sys.executable, "-P", str(script), "--cpu-smoke"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [t["preset"] for t in result["train"]] == ["150m", "1b"] and all(t["tokens_per_s"] > 0 for t in result["train"])
+    assert result["attention"]["sdpa"]["measured"] == "forward+backward" and "seconds" in result["attention"]["flex"]
+    assert result["decode"]["ours_tok_s"] > 0 and result["decode"]["hf_generate_tok_s"] > 0
