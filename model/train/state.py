@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def save(path: Path, model, optimizer, model_config: ModelConfig, cursor: Cursor
     if env.is_main:
         state = CheckpointState(step=cursor.step, tokens_seen=cursor.tokens_seen, phase=cursor.phase,
                                 data_manifest=data_manifest)
-        with staged_directory(path) as tmp:
+        with staged_directory(path, marker=_is_trainer_dir) as tmp:
             write_checkpoint(tmp, model_config, {k: v.contiguous() for k, v in tensors.items()}, state,
                              tokenizer_files(tokenizer_dir))
             if trainer is not None:
@@ -120,6 +121,12 @@ def seed_step(seed: int, step: int) -> None:
     torch.manual_seed(int.from_bytes(key[:8], "little") & (2**63 - 1))
 
 
+def _single_process_quietly() -> None:
+    """DCP warns on every one-process save and load that it assumes one process; it is asked to."""
+    warnings.filterwarnings("ignore", message="torch.distributed is disabled, unavailable or uninitialized, "
+                            "assuming the intent", category=UserWarning)
+
+
 def _is_trainer_dir(path: Path) -> bool:
     """A checkpoint, or a DCP resume directory (trainer state only), may be replaced."""
     return is_checkpoint(path) or (path / TRAINER_DIR / TRAINER_FILE).is_file()
@@ -133,6 +140,8 @@ class Saver:
         if storage not in STORAGES:
             raise GlassworksError(f"checkpoints.storage is {storage!r}; expected one of {', '.join(STORAGES)}")
         self.env, self.storage = env, storage
+        if storage == "dcp" and not env.active:
+            _single_process_quietly()
         self.pending: tuple | None = None  # (future, staging dir, destination, trainer.json, step)
         self._group = None
 
@@ -305,6 +314,8 @@ def _restore_dcp(checkpoint: Path, info: dict, model, optimizer, env: parallel.D
     """Weights and AdamW state from DCP shards written on any number of ranks."""
     import torch.distributed.checkpoint as dcp
 
+    if not env.active:
+        _single_process_quietly()
     folder = checkpoint / TRAINER_DIR
     _check(folder / DCP_DIR / ".metadata", info.get("files", {}).get(f"{DCP_DIR}/.metadata"))
     for name, size in info.get("sizes", {}).items():
