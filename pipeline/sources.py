@@ -158,7 +158,8 @@ def run_sources(config: SourcesConfig, run_dir: Path) -> dict:
 
     problems, kept = [], []
     if config.copy:
-        raw_dir.mkdir(parents=True)
+        for sub in config.include:  # an included folder without files is an empty shape, not a missing one
+            (raw_dir / sub).mkdir(parents=True, exist_ok=True)
     with record_stage(run_dir, STAGE, VERSION, config.recorded(), roots={"data": data_dir}, unit="files") as rec:
         rec.input(listing_path)
         for rel in sorted(set(present) | wanted):
