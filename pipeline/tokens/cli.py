@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 WORKERS = click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-                       help="Processes that tokenize; the output does not depend on it.")
+                       help="Tokenize tasks run at once; the output does not depend on it.")
 
 
 @click.group("tokenizer", no_args_is_help=True)
@@ -64,17 +64,42 @@ def data_group() -> None:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run directory holding the corpus folders of CONFIG and tokenizer/.")
 @WORKERS
+@click.option("--executor", type=click.Choice(["local", "ray", "slurm"]), default="local", show_default=True,
+              help="Where the datatrove tasks of data.tokenize run; the output does not depend on it.")
+@click.option("--tasks", type=click.IntRange(min=1), default=None,
+              help="data.tokenize tasks (the input files are split over them; default: --workers). "
+                   "The output does not depend on it; a Slurm run is recorded with the same number.")
+@click.option("--render-only", is_flag=True, help="With --executor slurm: write the sbatch script, submit nothing.")
 @click.option("--memory", "memory_gib", type=click.FloatRange(min=0.01), default=4.0, show_default=True,
               help="GiB the draw and the copy order may hold; beyond it they sort on disk. "
                    "The output does not depend on it.")
-def build_command(config_path: Path, workdir: Path, workers: int, memory_gib: float) -> None:
-    """Tokenize the corpus and pack every phase of CONFIG, recording each stage."""
+def build_command(config_path: Path, workdir: Path, workers: int, executor: str, tasks: int | None,
+                  render_only: bool, memory_gib: float) -> None:
+    """Tokenize the corpus and pack every phase of CONFIG, recording each stage.
+
+    With --executor slurm the tokenize tasks go to the cluster as one array job; when it has
+    finished, the same command with --executor local (and the same --tasks) finds them done,
+    records data.tokenize and packs the phases.
+    """
     from glassworks.config import load_config
+    from glassworks.pipeline.executors import ExecutorConfig
     from glassworks.pipeline.tokens.build import build_mixtures
     from glassworks.pipeline.tokens.mixture import MixtureConfig
 
     config = load_config(config_path, MixtureConfig)
-    summary = build_mixtures(config, workdir, workers=workers, progress=True,
+    runner = ExecutorConfig(kind=executor, tasks=tasks or workers, workers=workers)
+    if executor == "slurm":
+        from glassworks.pipeline.tokens.pool import render_slurm
+
+        tokenizer = config.tokenizer if config.tokenizer.is_absolute() else workdir / config.tokenizer
+        script = render_slurm(config.corpus, list(config.corpus.sources), tokenizer, workdir, runner,
+                              submit=not render_only)
+        click.echo(f"{'wrote' if render_only else 'submitted'} {script}")
+        click.echo(f"when it has run: glassworks data build {config_path} --workdir {workdir} --tasks {runner.tasks}")
+        return
+    if render_only:
+        raise click.UsageError("--render-only applies to --executor slurm")
+    summary = build_mixtures(config, workdir, workers=runner, progress=True,
                              memory_bytes=int(memory_gib * (1 << 30)))
     for line in summary.lines():
         click.echo(line)

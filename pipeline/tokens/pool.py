@@ -3,67 +3,87 @@
 The phases draw from these pools, so a document up-sampled three times or used by two
 phases is tokenized once. Per source, ``<run>/data/tokenized/<source>/`` holds:
 
-    tokens.npy            1-D ids of all documents back to back (no BOS/EOS), tokenizer dtype
-    documents.npy         per document: offset and length in tokens.npy (int64), weight (float64),
-                          id (uint64, xxh3-64 of the document's id: what its draws are keyed by)
-    documents.jsonl.gz    per document, same order: its id and key (folder/file:line), to trace back
+    shards/<file>-<part>.npy  1-D ids of the documents of one input file back to back (no BOS/EOS),
+                              tokenizer dtype, at most SHARD_TOKENS ids a shard
+    shards.json               the shards in order with their tokens and documents
+    documents.npy             per document: offset (in the shards taken back to back) and length in
+                              tokens (int64), weight (float64), id (uint64, xxh3-64 of the document's
+                              id: what its draws are keyed by)
+    documents.jsonl.gz        per document, same order: its id and key (folder/file:line), to trace back
 
 and ``pool.json`` sums it up (documents, tokens, weights, texts repaired per source).
 
-Tokenization runs in ``workers`` processes: texts go out in batches (a long document as
-several chunks cut where tokenization cannot change, see tokenizer.py) and come back in
-submission order, with a bounded number in flight, so the pool is byte-identical for any
-number of workers and memory stays flat however large the corpus.
+Tokenization runs as datatrove tasks (tokenize_step.py) on the corpus executors: local, Ray or
+Slurm. Each input file is a unit of work whose shards and index do not depend on which task
+ran it, and this module joins the units in reading order, so the pool is byte-identical for
+any number of tasks or workers and on any executor; memory stays flat however large the corpus.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
 import shutil
-from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import xxhash
 
-from glassworks.pipeline.tokens.sources import Bad, CorpusConfig, Doc, Skip, list_files, read_source
-from glassworks.pipeline.tokens.tokenizer import MODEL_FILE, Tokenizer, clean_text, split_points
-from glassworks.provenance.atomic import atomic_open, atomic_write_json
+from glassworks.errors import GlassworksError
+from glassworks.pipeline.executors import ExecutorConfig
+from glassworks.pipeline.tokens.sources import Bad, CorpusConfig, list_files
+from glassworks.pipeline.tokens.tokenize_step import DOC, SHARD_TOKENS, TokenizeStep, Unit, id_hash
+from glassworks.pipeline.tokens.tokenizer import MODEL_FILE, Tokenizer, split_points
+from glassworks.provenance.atomic import atomic_write_json
+
+__all__ = ["DOC", "SHARD_TOKENS", "STAGE", "VERSION", "Encoder", "PoolResult", "SourcePool", "id_hash",
+           "plan_tokenize", "render_slurm", "tokenize_sources"]
 
 STAGE = "data.tokenize"
-VERSION = "2"  # 2: documents.npy carries each document's id hash
+VERSION = "3"  # 3: token shards per input file, written by datatrove tasks
 BATCH_CHARS = 1 << 20  # characters per unit of work sent to a worker
-DOC = np.dtype([("offset", "<i8"), ("length", "<i8"), ("weight", "<f8"), ("id", "<u8")])
-
-
-def id_hash(doc_id: str) -> int:
-    """The 64-bit identity of a document: the same id gives the same draws in any pool."""
-    return xxhash.xxh3_64_intdigest(doc_id.encode("utf-8", "surrogatepass"))
 
 
 @dataclass
 class SourcePool:
-    """One source's tokenized documents, memory-mapped (the ids and the index alike: a pool of
-    billions of documents opens in no memory at all)."""
+    """One source's tokenized documents, memory-mapped (the shards and the index alike: a pool
+    of billions of documents opens in no memory at all; a shard is mapped when first read)."""
 
     name: str
-    tokens: np.ndarray
     documents: np.ndarray  # DOC records
+    shard_files: list[Path]
+    starts: np.ndarray  # int64: where each shard starts in the shards taken back to back
     folder: Path | None = None  # where it lies (documents.jsonl.gz holds the ids in full)
+    _mapped: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, folder: Path) -> "SourcePool":
-        return cls(folder.name, np.load(folder / "tokens.npy", mmap_mode="r"),
-                   np.load(folder / "documents.npy", mmap_mode="r"), folder)
+        try:
+            listing = json.loads((folder / "shards.json").read_text(encoding="utf-8"))["shards"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise GlassworksError(f"{folder / 'shards.json'}: cannot read the token pool's shard list ({exc})") from None
+        tokens = np.array([s["tokens"] for s in listing], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(tokens)[:-1]]).astype(np.int64) if len(tokens) else tokens
+        return cls(folder.name, np.load(folder / "documents.npy", mmap_mode="r"),
+                   [folder / "shards" / s["file"] for s in listing], starts, folder)
+
+    @property
+    def shards(self) -> list[np.ndarray]:
+        """Every shard, memory-mapped."""
+        return [self.shard(k) for k in range(len(self.shard_files))]
+
+    def shard(self, k: int) -> np.ndarray:
+        if k not in self._mapped:
+            self._mapped[k] = np.load(self.shard_files[k], mmap_mode="r")
+        return self._mapped[k]
 
     def document(self, i: int) -> np.ndarray:
         d = self.documents[i]
-        return self.tokens[d["offset"]:d["offset"] + d["length"]]
+        offset, length = int(d["offset"]), int(d["length"])
+        k = int(np.searchsorted(self.starts, offset, side="right")) - 1
+        start = offset - int(self.starts[k])
+        return self.shard(k)[start:start + length]
 
 
 @dataclass
@@ -146,86 +166,163 @@ class Encoder:
 # --- the stage ---------------------------------------------------------------------------
 
 
-class _NpyAppender:
-    """A 1-D .npy file written by appending: raw ids to a scratch file, header at the end."""
+@dataclass
+class TokenizePlan:
+    """The stage ready to run: its units, where they write, and the key of its partial outputs."""
 
-    def __init__(self, path: Path, dtype: np.dtype):
-        self.path, self.dtype, self.count = path, np.dtype(dtype), 0
-        self.scratch = path.with_name(f".{path.name}.raw")
-        self.handle = open(self.scratch, "wb")
+    units: list[Unit]
+    inputs: list[Path]
+    out: Path
+    logs: Path
+    key: str
+    step: TokenizeStep
 
-    def append(self, ids: np.ndarray) -> None:
-        self.handle.write(np.ascontiguousarray(ids, dtype=self.dtype).tobytes())
-        self.count += len(ids)
+    def prepare(self) -> None:
+        """Keep the shards and completion markers of an earlier run (tasks run on a cluster,
+        a crash) only if they came from exactly these inputs and settings; else start afresh."""
+        from glassworks.provenance.atomic import atomic_write_text
 
-    def close(self) -> None:
-        self.handle.close()
-        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (self.count,)}
-        with atomic_open(self.path, "wb") as out, open(self.scratch, "rb") as raw:
-            np.lib.format.write_array_header_1_0(out, header)
-            shutil.copyfileobj(raw, out, 16 << 20)
-        os.unlink(self.scratch)
+        marker = self.logs / "stage-config.sha256"
+        if marker.is_file() and marker.read_text() == self.key and self.out.is_dir():
+            return
+        shutil.rmtree(self.out, ignore_errors=True)
+        shutil.rmtree(self.logs, ignore_errors=True)
+        self.out.mkdir(parents=True)
+        atomic_write_text(marker, self.key)
+
+
+def plan_tokenize(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path, run_dir: Path, tasks: int,
+                  shard_tokens: int = SHARD_TOKENS) -> TokenizePlan:
+    """List every input file as a unit, without running anything."""
+    from glassworks.canonical import canonical_sha256
+    from glassworks.provenance.hashing import sha256_file
+
+    units, inputs, seen = [], [], []
+    for name in names:
+        files = list_files(corpus, name, run_dir)
+        inputs.extend(files.paths)
+        units.extend(Unit(name, n, folder, path) for n, (folder, path) in enumerate(files.files))
+        for path in files.paths:
+            stat = path.stat()
+            seen.append([name, str(path), stat.st_size, stat.st_mtime_ns])
+    out = run_dir / "data" / "tokenized"
+    logs = run_dir / "logs" / STAGE
+    key = canonical_sha256({"version": VERSION, "corpus": corpus, "names": names, "tasks": tasks,
+                            "shard_tokens": shard_tokens, "files": seen,
+                            "tokenizer": sha256_file(tokenizer_dir / MODEL_FILE)[0]})
+    step = TokenizeStep(units, corpus, run_dir, tokenizer_dir, out, logs / "units", shard_tokens)
+    return TokenizePlan(units, inputs, out, logs, key, step)
+
+
+def _executor_config(workers: int | ExecutorConfig) -> ExecutorConfig:
+    if isinstance(workers, ExecutorConfig):
+        return workers
+    return ExecutorConfig(kind="local", tasks=workers, workers=workers)
 
 
 def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path, run_dir: Path,
-                     counts, workers: int = 1, progress=None) -> PoolResult:
+                     counts, workers: int | ExecutorConfig = 1, progress=None,
+                     shard_tokens: int = SHARD_TOKENS) -> PoolResult:
     """Tokenize the named sources into ``<run>/data/tokenized/``; every record is accounted
-    for in ``counts`` (a recorder's Counts, unit documents)."""
-    tokenizer = Tokenizer.load(tokenizer_dir)
-    out = run_dir / "data" / "tokenized"
-    shutil.rmtree(out, ignore_errors=True)
-    result = PoolResult(out)
-    encoder = Encoder(tokenizer_dir, workers)
+    for in ``counts`` (a recorder's Counts, unit documents).
+
+    ``workers`` is a number of local tasks run at once, or the executor config to run the
+    tasks on (Ray; Slurm tasks rendered by render_slurm are run on the cluster first and found
+    complete here). The output depends on neither.
+    """
+    from glassworks.pipeline.executors import make_executor
+    from glassworks.pipeline.ingest import run_quietly
+
+    executor = _executor_config(workers)
+    plan = plan_tokenize(corpus, names, tokenizer_dir, run_dir, executor.tasks, shard_tokens)
+    plan.prepare()
+    if executor.kind == "slurm":  # the cluster ran the tasks; here they are found complete (or run)
+        executor = ExecutorConfig(kind="local", tasks=executor.tasks, workers=1)
+    run_quietly(make_executor(executor, [plan.step], plan.logs, job_name=STAGE), plan.logs, STAGE)
+    return _assemble(plan, names, Tokenizer.load(tokenizer_dir), counts, progress)
+
+
+def render_slurm(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path, run_dir: Path,
+                 executor: ExecutorConfig, submit: bool = False, shard_tokens: int = SHARD_TOKENS) -> Path:
+    """Write the sbatch array job of the tokenize tasks (``submit``: and launch it); once it has
+    run, `data build` with the same task count records the stage from the finished tasks."""
+    import copy
+
+    import dill
+    from datatrove.io import get_datafolder
+
+    from glassworks.pipeline.executors import make_executor
+
+    plan = plan_tokenize(corpus, names, tokenizer_dir, run_dir, executor.tasks, shard_tokens)
+    plan.prepare()
+    job = make_executor(ExecutorConfig(kind="slurm", tasks=executor.tasks, workers=executor.workers,
+                                       slurm=executor.slurm), [plan.step], plan.logs, job_name=STAGE)
+    if submit:
+        job.run()  # datatrove pickles the executor, writes launch_script.slurm, calls sbatch
+        return plan.logs / "launch_script.slurm"
+    folder = get_datafolder(str(plan.logs))
+    with folder.open("executor.pik", "wb") as handle:
+        dill.dump(copy.copy(job), handle)
+    with folder.open("ranks_to_run.json", "w") as handle:  # what each array task reads
+        json.dump(job.get_incomplete_ranks(), handle)
+    script = job.get_launch_file_contents(job.get_sbatch_args(max_array=executor.tasks),
+                                          f"srun -l -n 1 launch_pickled_pipeline {folder.resolve_paths('executor.pik')}")
+    path = run_dir / "slurm" / f"{STAGE}.slurm"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(script, encoding="utf-8")
+    return path
+
+
+def _assemble(plan: TokenizePlan, names: list[str], tokenizer: Tokenizer, counts, progress) -> PoolResult:
+    """Join the units of each source, in reading order, into its pool (pool.py's docstring)."""
+    from glassworks.provenance.atomic import atomic_open
+
+    result = PoolResult(plan.out, list(plan.inputs))
+    work = plan.logs / "units"
     sources = {}
     for name in names:
-        files = list_files(corpus, name, run_dir)
-        result.inputs.extend(files.paths)
-        folder = out / name
-        folder.mkdir(parents=True)
-        tokens = _NpyAppender(folder / "tokens.npy", tokenizer.dtype)
-        offsets, lengths, weights, hashes = array("q"), array("q"), array("d"), array("Q")  # 32 bytes a document
-        repaired = [0]
-        ids_file = open(folder / ".documents.jsonl.gz.tmp", "wb")
-        ids_out = gzip.GzipFile(fileobj=ids_file, mode="wb", mtime=0, filename="")
-
+        units = [u for u in plan.units if u.source == name]
+        summaries = []
+        for unit in units:
+            path = work / name / f"{unit.stem}.json"
+            if not path.is_file():
+                raise GlassworksError(f"{path}: missing: the task that tokenizes {unit.path} did not finish "
+                                      f"(logs in {plan.logs / 'logs'})")
+            summaries.append(json.loads(path.read_text(encoding="utf-8")))
         part = counts.part(name)  # the manifest's documents per source
-
-        def usable() -> Iterator[tuple[Doc, str]]:
-            for record in read_source(corpus, files):
-                part.add_in()
-                if isinstance(record, Bad):
-                    part.quarantine()
-                    result.bad.append(record)
-                elif isinstance(record, Skip):
-                    part.drop(record.reason)
-                else:
-                    text, n = clean_text(record.text)
-                    repaired[0] += n > 0
-                    yield record, text
-
-        for doc, ids in encoder.run(usable()):
-            offsets.append(tokens.count)
-            lengths.append(len(ids))
-            weights.append(doc.weight)
-            hashes.append(id_hash(doc.id))
-            tokens.append(ids)
-            line = json.dumps({"id": doc.id, "key": doc.key}, sort_keys=True, ensure_ascii=True)
-            ids_out.write(line.encode("ascii") + b"\n")
-            part.keep()
-            if progress is not None:
-                progress(len(ids))
-        tokens.close()
-        ids_out.close()
-        ids_file.close()
-        os.replace(folder / ".documents.jsonl.gz.tmp", folder / "documents.jsonl.gz")
-        documents = np.zeros(len(offsets), dtype=DOC)
-        documents["offset"], documents["length"], documents["weight"] = offsets, lengths, weights
-        documents["id"] = hashes
-        with atomic_open(folder / "documents.npy", "wb") as handle:
-            np.save(handle, documents, allow_pickle=False)
-        sources[name] = {"documents": len(documents), "tokens": int(tokens.count),
-                         "weight_sum": float(documents["weight"].sum()), "texts_repaired": repaired[0]}
-    result.summary = {"format": "glassworks.token-pool/v2", "dtype": tokenizer.dtype.name,
+        part.add_in(sum(s["in"] for s in summaries))
+        part.keep(sum(s["kept"] for s in summaries))
+        part.quarantine(sum(s["quarantined"] for s in summaries))
+        for s in summaries:
+            for reason, n in s["dropped"].items():
+                part.drop(reason, n)
+        folder = plan.out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        total = sum(s["kept"] for s in summaries)
+        scratch = folder / ".documents.npy.tmp"
+        documents = np.lib.format.open_memmap(scratch, mode="w+", dtype=DOC, shape=(total,))
+        at, base = 0, 0
+        with atomic_open(folder / "documents.jsonl.gz", "wb") as ids:
+            for unit, s in zip(units, summaries):
+                local = np.load(work / name / f"{unit.stem}.documents.npy", mmap_mode="r")
+                documents[at:at + len(local)] = local
+                documents["offset"][at:at + len(local)] += base
+                at, base = at + len(local), base + s["tokens"]
+                with open(work / name / f"{unit.stem}.ids.jsonl.gz", "rb") as member:  # gzip members join
+                    shutil.copyfileobj(member, ids, 16 << 20)
+                with open(work / name / f"{unit.stem}.bad.jsonl", encoding="utf-8") as bad:
+                    result.bad.extend(Bad(**json.loads(line)) for line in bad)
+        documents.flush()
+        weight_sum = float(documents["weight"].sum())  # as one array: the same float on any split
+        del documents
+        scratch.replace(folder / "documents.npy")
+        shards = [shard for s in summaries for shard in s["shards"]]
+        atomic_write_json(folder / "shards.json", {"shards": shards, "documents": total, "tokens": base})
+        sources[name] = {"documents": total, "tokens": base, "weight_sum": weight_sum,
+                         "texts_repaired": sum(s["texts_repaired"] for s in summaries)}
+        if progress is not None:
+            progress(base)
+    result.summary = {"format": "glassworks.token-pool/v3", "dtype": tokenizer.dtype.name,
                       "vocab_size": tokenizer.vocab_size, "sources": sources}
-    atomic_write_json(out / "pool.json", result.summary)
+    atomic_write_json(plan.out / "pool.json", result.summary)
     return result
