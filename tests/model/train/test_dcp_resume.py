@@ -82,10 +82,15 @@ def test_killed_during_dcp_writes_resumes_bit_identical(reference, run_dir, trai
 
 def test_an_incomplete_dcp_checkpoint_is_refused(run_dir, train_config):
     train(train_config(checkpoints=DCP), run_dir, stop_at=6)
+    # a write cut short before its trainer.json and rename: never a candidate, removed on start
+    staging = run_dir / "checkpoints" / ".step0000009-tokens0000000001224.tmp-step9"
+    shutil.copytree(run_dir / RESUME_DIR, staging)
+    (staging / "trainer" / "trainer.json").unlink()
     shard = next((run_dir / RESUME_DIR / "trainer" / "dcp").glob("*.distcp"))
     shard.write_bytes(shard.read_bytes()[:-1])
     with pytest.raises(GlassworksError, match=r"distcp: missing or not the \d+ bytes recorded"):
         train(train_config(checkpoints=DCP), run_dir)
+    assert not staging.exists()
 
 
 def test_resume_on_another_rank_count(reference, packed_run, tmp_path, train_config, losses):
@@ -126,3 +131,34 @@ def test_resume_on_another_rank_count(reference, packed_run, tmp_path, train_con
     assert got.keys() == want.keys()
     for name in want:
         torch.testing.assert_close(got[name], want[name], rtol=1e-3, atol=1e-4, msg=name)
+
+
+FOUR_RANK_PHASES = [{"name": "phase1", "batch_size": 8}, {"name": "phase2", "batch_size": 4},
+                    {"name": "phase3", "batch_size": 4, "steps": 4}]  # no fixed micro-batch: 2 or 1 per rank
+
+
+def test_four_ranks_resumed_on_one(packed_run, tmp_path, train_config, losses):
+    """4 FSDP processes stop at step 4 (each holding a quarter of every parameter and of
+    AdamW's state); one process resumes to step 8 and matches an uninterrupted one-process run."""
+    ref, four = tmp_path / "ref", tmp_path / "four"
+    for run in (ref, four):
+        shutil.copytree(packed_run, run)
+    assert train(train_config(phases=FOUR_RANK_PHASES), ref, stop_at=8).step == 8
+    script = tmp_path / "four.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from conftest import make_config
+        from glassworks.model.train import train
+        config = make_config(phases={FOUR_RANK_PHASES!r}, checkpoints={DCP!r},
+                             runtime={{"threads": 1, "parallel": "fsdp"}})
+        assert train(config, {str(four)!r}, stop_at=4).step == 4
+    """))
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "4",
+                           str(script)], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    kept = next((four / "checkpoints").glob("step0000004-*"))  # step 4 is kept: no train/resume written
+    assert len(list((kept / "trainer" / "dcp").glob("*.distcp"))) == 4 and not (four / RESUME_DIR).exists()
+    assert train(train_config(phases=FOUR_RANK_PHASES, checkpoints=DCP), four, stop_at=8).step == 8
+    close_to_reference(losses(four), losses(ref), "4 -> 1")
