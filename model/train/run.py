@@ -20,7 +20,10 @@ any collective timeout the other ranks could wait in.
 
 Running the same command again resumes from the most advanced resumable checkpoint
 (``train/resume`` or a kept one) and continues with the same batches, so on the CPU the
-losses after a resume are bit-identical to those of an uninterrupted run. SIGTERM or
+losses after a resume are bit-identical to those of an uninterrupted run. With
+``checkpoints.storage: dcp`` the trainer state is sharded (model/train/state.py) and a
+run may resume on another number of ranks: batches, schedule and RNG follow the global
+step, and each rank's slice of a step is a function of (step, rank, world size). SIGTERM or
 SIGINT finish the current step, write ``train/resume`` and stop; a second signal kills.
 """
 
@@ -192,7 +195,8 @@ class _Run:
                 seed_step(self.config.seed, cursor.step)  # RNG by global step, not by history or rank
                 try:
                     record = self.trainer.step(data, cursor.step - self.starts[i], cursor.step)
-                except NonFiniteLoss as exc:
+                except NonFiniteLoss as exc:  # every rank sees the same summed loss and norm
+                    self.saver.wait()  # the last good checkpoint may still be in flight
                     raise NonFiniteLoss(f"{exc}: stopped before the update, nothing written; the last good "
                                         f"checkpoint is {self.last_good or 'none'} (resume from it, e.g. with a lower "
                                         "learning rate or optimizer.max_z_loss)") from None
