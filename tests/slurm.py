@@ -78,7 +78,8 @@ class LocalSlurm:
 
     def run(self, *args: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess:
         """Run a Slurm command against this cluster; its output as text."""
-        done = subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run([_which(args[0]) or args[0], *args[1:]], env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
         if check and done.returncode:
             raise SlurmError(f"{' '.join(args)} exited {done.returncode}: {done.stderr.strip()}\n{self.logs()}")
         return done
@@ -88,8 +89,8 @@ class LocalSlurm:
         return self.run("sbatch", "--parsable", *args, str(script)).stdout.strip().split(";")[0]
 
     def wait(self, *jobs: str, timeout: float = 120) -> None:
-        """Wait until the given jobs (all of this cluster's, if none) have left the queue; raise if
-        one of them (or of their array tasks) did not complete."""
+        """Wait until the given jobs (all of this cluster's, if none) have left the queue; then, for
+        the given ones, raise if one of them (or one of their array tasks) did not complete."""
         deadline = time.monotonic() + timeout
         while True:
             queued = self.run("squeue", "-h", "-o", "%i %T %r", *(["-j", ",".join(jobs)] if jobs else [])).stdout
@@ -122,9 +123,9 @@ class LocalSlurm:
 
     def logs(self) -> str:
         """The last lines of every daemon's log: what a start or job failure message shows."""
-        parts = [_tail(self.root / f"{name}.log") for name in DAEMONS]
-        parts += [_tail(out) for out in sorted(self.root.glob("*.out")) if out.stat().st_size]  # before the log opened
-        return "\n".join(parts)
+        # a daemon that died before opening its LogFile said why on stderr (NAME.out)
+        return "\n".join(_tail(self.root / f"{name}.log") if (self.root / f"{name}.log").exists()
+                         else _tail(self.root / f"{name}.out") for name in DAEMONS)
 
     def _check_alive(self) -> None:
         for name, process in self.processes.items():
@@ -134,10 +135,13 @@ class LocalSlurm:
     def stop(self) -> None:
         """Cancel every job, then end the daemons (TERM, then KILL after 10 s). Safe to call twice."""
         if "slurmctld" in self.processes and self.processes["slurmctld"].poll() is None:
-            self.run("scancel", "--user", pwd.getpwuid(os.getuid()).pw_name, check=False)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.run("squeue", "-h", check=False).stdout.strip():
-                time.sleep(0.3)
+            try:  # a hung controller must not keep the daemons alive: the kills below always run
+                self.run("scancel", "--user", pwd.getpwuid(os.getuid()).pw_name, check=False, timeout=10)
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline and self.run("squeue", "-h", check=False, timeout=10).stdout.strip():
+                    time.sleep(0.3)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
         for process in reversed(list(self.processes.values())):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -267,6 +271,7 @@ def _wait_for(ready, cluster: LocalSlurm, timeout: float, what: str) -> None:
 if __name__ == "__main__":
     cluster = start_slurm(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/glassworks-slurm"))
     print(f"export SLURM_CONF={cluster.conf}", flush=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # kill PID stops the daemons as Ctrl-C does
     try:
         signal.pause()
     except KeyboardInterrupt:

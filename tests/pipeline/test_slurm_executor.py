@@ -51,3 +51,14 @@ def test_recipe_submitted_to_slurm_gives_the_local_bytes_and_manifests(slurm, tm
     assert tree_bytes(run / "corpus") == by_slurm == tree_bytes(local / "corpus")
     assert sorted(p.name for p in (run / "manifests").iterdir()) == sorted(p.name for p in (local / "manifests").iterdir())
     assert verify_run(run, roots={"data": REPO / "data"}).ok
+
+
+def test_the_slurm_fixture_runs_steps_and_reports_a_failed_job(slurm, tmp_path):
+    assert slurm.run("srun", "hostname").stdout.strip() == slurm.node
+    good = slurm.run("sbatch", "--parsable", f"--output={tmp_path}/good.out", "--wrap", "echo $SLURM_JOB_ID").stdout.strip()
+    bad = slurm.run("sbatch", "--parsable", f"--output={tmp_path}/bad.out", "--wrap", "echo broken >&2; exit 3").stdout.strip()
+    slurm.wait(good)
+    assert (tmp_path / "good.out").read_text().strip() == good
+    slurm_error = sys.modules[type(slurm).__module__].SlurmError  # tests/slurm.py, loaded by tests/conftest.py
+    with pytest.raises(slurm_error, match=r"(?s)did not complete.*JobState=FAILED.*broken"):
+        slurm.wait(bad)
