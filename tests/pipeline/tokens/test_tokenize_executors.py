@@ -147,3 +147,38 @@ def test_data_build_renders_the_slurm_job_from_the_command_line(run_dir, tmp_pat
     assert "#SBATCH --array=0-1" in (run_dir / "slurm" / "data.tokenize.slurm").read_text()
     assert not list((run_dir / "manifests").glob("data.*"))  # nothing recorded until the tasks have run
     assert main(["data", "build", str(config), "--workdir", str(run_dir), "--render-only"]) != 0
+
+
+def test_tokenize_submitted_to_a_real_slurm_gives_the_local_bytes(slurm, run_dir, tmp_path):
+    """`data build --executor slurm` on the one-node Slurm of tests/slurm.py, then recorded locally."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "mix.yaml"
+    config.write_text("corpus:\n  sources: {docs: [corpus/docs], code: [corpus/code], bible: [corpus/bible]}\n"
+                      "phases:\n  - {name: phase1, seq_len: 64, tokens: 6400, weights: {docs: 1, code: 1}}\n",
+                      encoding="utf-8")
+    local = tmp_path / "local"
+    shutil.copytree(run_dir, local)
+
+    def build(run: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "glassworks.cli", "data", "build", str(config), "--workdir", str(run),
+                               "--tasks", "2", *args], capture_output=True, text=True, timeout=180, **kwargs)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done
+
+    build(run_dir, "--executor", "slurm", env=slurm.env, cwd=tmp_path)
+    jobs = slurm.jobs_from(tmp_path)
+    assert jobs
+    slurm.wait(*jobs, timeout=180)
+    logs = run_dir / "logs" / "data.tokenize"
+    assert sorted(p.name for p in (logs / "completions").iterdir()) == ["00000", "00001"]
+    assert list((logs / "slurm_logs").glob("*.out"))  # Slurm ran the tasks
+    by_slurm = tree(run_dir / "data" / "tokenized")  # the shards; the pool's index is joined when recorded
+    assert by_slurm and all("/shards/" in name for name in by_slurm)
+    build(run_dir, "--executor", "local")  # finds the tasks done, records data.tokenize and packs the phase
+    build(local, "--workers", "2")
+    recorded = tree(run_dir / "data" / "tokenized")
+    assert recorded == tree(local / "data" / "tokenized")
+    assert {name: recorded[name] for name in by_slurm} == by_slurm
+    assert tree(run_dir / "data" / "phase1") == tree(local / "data" / "phase1")
