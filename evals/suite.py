@@ -336,8 +336,10 @@ def build_suite(data_dir: str | Path, out_dir: str | Path, config: SuiteConfig =
 
 
 def input_paths(data_dir: str | Path) -> list[Path]:
-    """The embedded-corpus files the suite reads (for the manifest)."""
-    return list(discover(data_dir).values())
+    """The embedded-corpus files the suite reads (for the manifest): the sources, and the
+    ``REUSE.toml`` whose licences decide which code files may be held out."""
+    reuse = Path(data_dir) / "REUSE.toml"
+    return list(discover(data_dir).values()) + ([reuse] if reuse.is_file() else [])
 
 
 def read_jsonl(path: Path) -> list[dict]:
