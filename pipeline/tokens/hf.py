@@ -18,8 +18,9 @@ text), because each step of SentencePiece has its exact counterpart:
   SentencePiece. transformers registers them as special tokens on load; the config's
   ``split_special_tokens`` keeps it from matching them in text. The user-defined pieces
   (newline, tab) are added tokens: matched whole, as SentencePiece matches them.
-- Decoding: byte pieces are joined into UTF-8, ``<s>``/``</s>`` decode to nothing and
-  ``<unk>`` to SentencePiece's unk surface, as ``Tokenizer.decode`` does. (Only runs of byte
+- Decoding: byte pieces are joined into UTF-8, ``<s>`` decodes to nothing and ``<unk>`` to
+  SentencePiece's unk surface, as ``Tokenizer.decode`` does; ``</s>`` decodes to its own text,
+  which Hugging Face generation stops on (encoding never produces it). (Only runs of byte
   pieces that are not valid UTF-8, which encoding never produces, decode differently: each
   library has its own replacement rule.)
 """
@@ -59,11 +60,14 @@ def export_hf(model_proto: bytes, out_dir: Path, model_max_length: int) -> list[
         raise ValueError("export_hf: two pieces read the same once U+2581 is written as a space")
     tokenizer = HFTokenizer(models.BPE(vocab=text_vocab, merges=_merges(pieces, text_vocab), unk_token=unk,
                                        byte_fallback=True, fuse_unk=True))
-    # SentencePiece decodes <s> and </s> to nothing and <unk> to its unk_surface; so does this
-    # decoder, whatever skip_special_tokens says (Replace acts on whole tokens here: no other
-    # piece holds their text).
+    # SentencePiece decodes <s> to nothing and <unk> to its unk_surface; so does this decoder,
+    # whatever skip_special_tokens says (Replace acts on whole tokens here: no other piece holds
+    # their text). </s> is the one exception: it decodes to "</s>", because Hugging Face
+    # generation (lm-eval's `hf` model among it) stops on the text of the end-of-sequence token,
+    # and an empty stop text would end every generation after its first token. Encoding never
+    # yields </s>, so decode(encode(text)) is still the text.
     surface = {CONTROL: "", UNKNOWN: proto.trainer_spec.unk_surface}
-    shown = [decoders.Replace(p.piece, surface[p.type]) for p in pieces if p.type in surface
+    shown = [decoders.Replace(p.piece, surface[p.type]) for p in pieces if p.type in surface and p.piece != eos
              and not any(p.piece in q for q in text_vocab if q != p.piece)]
     tokenizer.decoder = decoders.Sequence([*shown, decoders.ByteFallback(), decoders.Fuse()])
     tokenizer.post_processor = processors.TemplateProcessing(
