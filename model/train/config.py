@@ -130,8 +130,12 @@ class RuntimeConfig:
     parameters, gradients and optimizer state (FSDP2 ``fully_shard``); ``auto`` picks ddp."""
     attention: str = "auto"
     """Attention backend (``auto``, ``sdpa``, ``xformers``, ``flex``; see model/attention.py)."""
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    """Compute dtype; master weights, optimizer state and gradient reduction stay fp32.
+    ``bf16``: FSDP2's MixedPrecisionPolicy under ``parallel: fsdp``, autocast otherwise (also
+    on the CPU, where it is slower and serves tests). ``auto``: bf16 on a GPU that has it."""
     compile: bool = False
-    """torch.compile each transformer block."""
+    """torch.compile each transformer block (the mask set-up around them stays eager)."""
     activation_checkpointing: bool = False
     """Recompute each block's activations in the backward pass: less memory, ~1/3 more compute."""
     threads: int | None = None

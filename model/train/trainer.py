@@ -1,7 +1,7 @@
 """The trainer: the model, its optimizer and one optimizer step, on one rank.
 
 One step of phase step ``k``: set the learning rate of global step ``s``; for each of this
-rank's micro-batches, forward (bf16 autocast on CUDA, fp32 on the CPU), loss, backward
+rank's micro-batches, forward (bf16 or fp32: runtime.precision), loss, backward
 (gradients synchronised across ranks on the last micro-batch only); sum the losses over
 ranks; clip the global gradient norm; refuse a non-finite loss or norm *before* the update;
 AdamW step.
@@ -45,6 +45,15 @@ def token_losses(logits: torch.Tensor, targets: torch.Tensor, z: bool, max_z: bo
     return torch.stack((ce, z_sum, max_sum))
 
 
+def bf16_compute(precision: str, device: torch.device) -> bool:
+    """Whether runtime.precision asks for bf16 compute on ``device`` (``auto``: a GPU with bf16; V100: fp32)."""
+    if precision == "auto":
+        return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise GlassworksError(f"runtime.precision is bf16 but {torch.cuda.get_device_name(device)} has no bf16")
+    return precision == "bf16"
+
+
 class Trainer:
     """Builds the model for this rank (wrapped for DDP/FSDP) and its AdamW; runs steps."""
 
@@ -54,8 +63,8 @@ class Trainer:
 
         self.config, self.model_config, self.env, self.device = config, model_config, env, device
         self.total_steps = total_steps
-        self.bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()  # V100: fp32
         runtime = config.runtime
+        self.bf16 = bf16_compute(runtime.precision, device)
         torch.manual_seed(config.seed)  # the global generators too, so their saved states do not depend on history
         model = build(model_config, device=device, seed=config.seed, backend=runtime.attention)
         model.activation_checkpointing = runtime.activation_checkpointing
@@ -71,7 +80,7 @@ class Trainer:
 
     def _autocast(self):
         if self.bf16 and self.env.mode != "fsdp":  # FSDP2 casts through its mixed-precision policy
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def step(self, data: PhaseData, phase_step: int, global_step: int) -> dict:
