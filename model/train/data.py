@@ -1,18 +1,27 @@
 """The sequences of a phase in training order, cut into steps, ranks and micro-batches.
 
-The order is a pure function of (seed, phase, pass): a keyed permutation of the phase's
-sequence indices, a fresh one for each pass over the data. So the data cursor is just the
-step, and any process can compute any batch without having seen the ones before it.
+The order is a pure function of (seed, phase, pass): the phase is cut into blocks of
+``batch_size`` consecutive sequences (the packer already shuffled the documents), and each
+pass reads the whole blocks in a keyed permutation, fresh for each pass, then the short
+block (``len % batch_size`` sequences) if there is one. So the data cursor is just the
+step: any process can compute any batch without having seen the ones before it, and
+without depending on how many ranks read it.
 
-Step ``s`` takes the ``batch_size`` sequences ``order[s*B : (s+1)*B]`` (running on into the
-next pass). Micro-batch ``a`` of rank ``r`` (of ``W`` ranks, ``m`` sequences each) is the
-slice ``[(a*W + r)*m, (a*W + r + 1)*m)`` of the step: with one rank and ``W`` times the
-accumulation, the same sequences are seen in the same step, which is why a 2-rank run and
-a 1-rank run of the same global batch compute the same loss.
+Step ``s`` takes the ``batch_size`` sequences at positions ``[s*B, (s+1)*B)`` of that
+stream (running on into the next pass); on a phase that is a multiple of ``B`` that is one
+block, contiguous in the shards. Rank ``r`` of ``W`` takes the contiguous part
+``[r*B/W, (r+1)*B/W)`` of the step and cuts it into micro-batches of ``m`` in order, so it
+opens only the shard files that hold its part (``PackedDataset.span``). Concatenated over
+ranks in rank order, the micro-batches of a step are the step's sequences in order for
+any ``W``: a 2-rank run and a 1-rank run of the same global batch compute the same loss,
+and a run resumed at a step on another number of ranks reads exactly what the
+uninterrupted run would have.
 
 A sequence of ``seq_len`` tokens gives ``seq_len - 1`` predictions (input ``t[:-1]``, target
 ``t[1:]``). A target that opens a new document (its ``<s>``) is not predicted: nothing in
 the previous document says which document comes next, and attention cannot see across.
+The count of predicted targets in a step comes from the phase's per-sequence document
+starts (``doc-starts.npy``), not from other ranks' shards.
 """
 
 from __future__ import annotations
@@ -61,44 +70,81 @@ class PhaseData:
         return len(self.dataset) // self.batch_size
 
     def order(self, epoch: int) -> np.ndarray:
-        """The permutation of sequence indices for pass ``epoch``."""
+        """The permutation of the whole blocks for pass ``epoch`` (block k: sequences
+        ``[k*B, (k+1)*B)``)."""
         if epoch not in self._orders:
-            key = hashlib.sha256(f"glassworks.train/order/{self.seed}/{self.name}/{epoch}".encode()).digest()
+            key = hashlib.sha256(f"glassworks.train/blocks/{self.seed}/{self.name}/{epoch}".encode()).digest()
             rng = np.random.Generator(np.random.PCG64(int.from_bytes(key[:16], "little")))
-            self._orders = {epoch: rng.permutation(len(self.dataset))}  # one pass cached at a time
+            self._orders = {epoch: rng.permutation(len(self.dataset) // self.batch_size)}  # one pass cached
         return self._orders[epoch]
 
+    def positions(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Stream positions ``[lo, hi)`` as contiguous runs of sequence indices ``(first, end)``."""
+        n, b = len(self.dataset), self.batch_size
+        runs: list[tuple[int, int]] = []
+        p = lo
+        while p < hi:
+            epoch, offset = divmod(p, n)
+            block, within = divmod(offset, b)
+            if block < n // b:
+                first = int(self.order(epoch)[block]) * b + within
+                take = min(hi - p, b - within)
+            else:  # the short block closes every pass
+                first, take = offset, min(hi - p, n - offset)
+            if runs and runs[-1][1] == first:
+                runs[-1] = (runs[-1][0], first + take)
+            else:
+                runs.append((first, first + take))
+            p += take
+        return runs
+
     def step_indices(self, step: int) -> np.ndarray:
-        """The ``batch_size`` sequence indices of phase step ``step`` (0-based)."""
-        n = len(self.dataset)
-        start = step * self.batch_size
-        out = np.empty(self.batch_size, dtype=np.int64)
-        filled = 0
-        while filled < self.batch_size:
-            epoch, offset = divmod(start + filled, n)
-            take = min(self.batch_size - filled, n - offset)
-            out[filled:filled + take] = self.order(epoch)[offset:offset + take]
-            filled += take
-        return out
+        """The ``batch_size`` sequence indices of phase step ``step`` (0-based), in order."""
+        runs = self.positions(step * self.batch_size, (step + 1) * self.batch_size)
+        return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs])
+
+    def rank_positions(self, step: int, rank: int, world: int) -> tuple[int, int]:
+        """The stream positions ``[lo, hi)`` that rank ``rank`` of ``world`` reads at ``step``."""
+        per_rank, rest = divmod(self.batch_size, world)
+        if rest or not 0 <= rank < world:
+            raise GlassworksError(f"phase {self.name!r}: batch_size {self.batch_size} does not split into "
+                                  f"{world} rank(s) (rank {rank})")
+        lo = step * self.batch_size + rank * per_rank
+        return lo, lo + per_rank
+
+    def rank_indices(self, step: int, rank: int, world: int) -> np.ndarray:
+        """The sequence indices rank ``rank`` of ``world`` reads at ``step``, in order."""
+        runs = self.positions(*self.rank_positions(step, rank, world))
+        return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs])
 
     def micro_batches(self, step: int, rank: int, world: int, micro: int, device=None) -> list[MicroBatch]:
-        """This rank's micro-batches of phase step ``step``, in accumulation order."""
-        indices = self.step_indices(step)
-        per_micro_step = world * micro
-        out = []
-        for a in range(self.batch_size // per_micro_step):
-            lo = (a * world + rank) * micro
-            out.append(self.batch(indices[lo:lo + micro], device))
-        return out
+        """This rank's micro-batches of phase step ``step``, in accumulation order; reads
+        only this rank's contiguous part of the step."""
+        lo, hi = self.rank_positions(step, rank, world)
+        if (hi - lo) % micro:
+            raise GlassworksError(f"phase {self.name!r}: {hi - lo} sequences per rank is not a multiple of "
+                                  f"micro_batch_size {micro}")
+        tokens, segments = self._read(self.positions(lo, hi))
+        return [self._micro(tokens[a:a + micro], segments[a:a + micro], device) for a in range(0, hi - lo, micro)]
+
+    def _read(self, runs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        if hasattr(self.dataset, "span"):
+            parts = [self.dataset.span(a, b) for a, b in runs]
+        else:  # any dataset with ``sequence(i)`` (tests' stand-ins)
+            parts = []
+            for a, b in runs:
+                seqs = [self.dataset.sequence(i) for i in range(a, b)]
+                parts.append((np.stack([np.asarray(q.tokens) for q in seqs]), np.stack([q.segment_ids() for q in seqs])))
+        return np.concatenate([t for t, _ in parts]), np.concatenate([g for _, g in parts])
 
     def batch(self, indices: np.ndarray, device=None) -> MicroBatch:
-        rows, segments = [], []
-        for i in indices.tolist():
-            sequence = self.dataset.sequence(i)
-            rows.append(np.asarray(sequence.tokens, dtype=np.int64))
-            segments.append(sequence.segment_ids().astype(np.int64))
-        tokens = torch.from_numpy(np.stack(rows))
-        seg = torch.from_numpy(np.stack(segments))
+        """The micro-batch of the given sequence indices (any order)."""
+        rows = [self._read([(i, i + 1)]) for i in np.asarray(indices).tolist()]
+        return self._micro(np.concatenate([t for t, _ in rows]), np.concatenate([g for _, g in rows]), device)
+
+    def _micro(self, rows: np.ndarray, segs: np.ndarray, device=None) -> MicroBatch:
+        tokens = torch.from_numpy(np.asarray(rows, dtype=np.int64))
+        seg = torch.from_numpy(np.asarray(segs, dtype=np.int64))
         targets = tokens[:, 1:].clone()
         targets[seg[:, 1:] != seg[:, :-1]] = IGNORE  # a target that starts a new document
         batch = MicroBatch(tokens[:, :-1].contiguous(), targets, seg[:, :-1].contiguous())
@@ -109,10 +155,12 @@ class PhaseData:
 
     def predicted_tokens(self, step: int) -> int:
         """Targets the loss of phase step ``step`` averages over, across all ranks."""
-        count = 0
-        for i in self.step_indices(step).tolist():
-            count += self.dataset.seq_len - 1 - int(np.count_nonzero(self.dataset.sequence(i).doc_starts > 0))
-        return count
+        indices = self.step_indices(step)
+        if hasattr(self.dataset, "doc_starts"):
+            inner = int(np.asarray(self.dataset.doc_starts()[indices], dtype=np.int64).sum())
+        else:
+            inner = sum(int(np.count_nonzero(self.dataset.sequence(i).doc_starts > 0)) for i in indices.tolist())
+        return len(indices) * (self.dataset.seq_len - 1) - inner
 
     def sequences_used(self, steps: int) -> int:
         """Distinct sequences of the phase that ``steps`` steps have read."""

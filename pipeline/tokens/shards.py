@@ -17,10 +17,16 @@ documents packed back to back (each as ``<s> ... </s>``, cut across sequence end
                                docs[seqs[j]:seqs[j+1]]; every sequence's first entry starts
                                at its first token, so a sequence is described by its own
                                entries alone
+    doc-starts.npy             int32, one value per sequence of the whole phase: documents
+                               that begin after its first token (targets the loss skips), so
+                               a trainer counts a global batch's predicted tokens without
+                               opening the shards that other ranks read
 
 index.json records seq_len, vocab_size, dtype, the special ids, the number of sequences
 and tokens, ``sequences_per_shard`` (every shard but the last holds exactly that many, so
-sequence i lives in shard i // sequences_per_shard: reading it is O(1)), and per shard
+sequence i lives in shard i // sequences_per_shard, row i % sequences_per_shard: that
+arithmetic is the global index, reading one sequence is O(1), and a range of sequences
+opens only the shards it spans: ``PackedDataset.span``), and per shard
 and in total the tokens and document starts of each source. Those counts are what the
 writer counted while copying; ``PackedDataset.recount()`` derives them again from the
 entries, and the tests check that both agree.
@@ -34,6 +40,7 @@ with that document as segment 0).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,11 +51,17 @@ from glassworks.provenance.atomic import atomic_open, atomic_write_json
 
 FORMAT = "glassworks.packed/v1"
 INDEX = "index.json"
+DOC_STARTS = "doc-starts.npy"
 ENTRY = np.dtype([("start", "<i8"), ("source", "<u2"), ("document", "<i8"), ("offset", "<i8")])
 
 
 def shard_name(i: int) -> str:
     return f"shard-{i:05d}"
+
+
+def open_array(path: Path) -> np.ndarray:
+    """Memory-map one .npy file of a phase; every read of shard data goes through here."""
+    return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
 class PackedSequence(NamedTuple):
@@ -74,6 +87,11 @@ class ShardWriter:
         self.per_shard, self.dtype, self.sources = sequences_per_shard, np.dtype(dtype), sources
         self.shards: list[dict] = []
         self.written = 0  # sequences flushed
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        # filled shard by shard on disk (not in memory: a phase can hold billions of sequences);
+        # renamed into place by write_index
+        self._starts_tmp = self.out_dir / f".{DOC_STARTS}.partial"
+        self.doc_starts = np.lib.format.open_memmap(self._starts_tmp, mode="w+", dtype=np.int32, shape=(sequences,))
         self._open_shard()
 
     def _open_shard(self) -> None:
@@ -121,6 +139,9 @@ class ShardWriter:
                               ("seqs", bounds.astype(np.int64))):
             with atomic_open(self.out_dir / f"{name}.{suffix}.npy", "wb") as handle:
                 np.save(handle, array, allow_pickle=False)
+        inner = entries[(entries["offset"] == 0) & (entries["start"] % self.seq_len != 0)]
+        self.doc_starts[self.written:self.written + n_seq] = np.bincount(inner["start"] // self.seq_len,
+                                                                        minlength=n_seq)
         self.shards.append({"name": name, "first_sequence": self.written, "sequences": n_seq,
                             **_histogram(entries, len(self.buffer), self.sources)})
         self.written += n_seq
@@ -142,6 +163,11 @@ class ShardWriter:
 
     def write_index(self, **extra) -> dict:
         index = self.index(**extra)
+        self.doc_starts.flush()
+        with open(self._starts_tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        del self.doc_starts
+        os.replace(self._starts_tmp, self.out_dir / DOC_STARTS)
         atomic_write_json(self.out_dir / INDEX, index)
         return index
 
@@ -174,6 +200,7 @@ class PackedDataset:
         self.sources: list[str] = self.index["sources"]
         self.per_shard: int = self.index["sequences_per_shard"]
         self._open: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._doc_starts: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.index["sequences"]
@@ -185,9 +212,50 @@ class PackedDataset:
     def _shard(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if k not in self._open:
             name = self.index["shards"][k]["name"]
-            self._open[k] = tuple(np.load(self.path / f"{name}.{part}.npy", mmap_mode="r", allow_pickle=False)
-                                  for part in ("tokens", "docs", "seqs"))
+            self._open[k] = tuple(open_array(self.path / f"{name}.{part}.npy") for part in ("tokens", "docs", "seqs"))
         return self._open[k]
+
+    def doc_starts(self) -> np.ndarray:
+        """Per sequence, documents that begin after its first token (memory-mapped
+        doc-starts.npy; a phase written before that file existed counts them from its shards)."""
+        if self._doc_starts is None:
+            path = self.path / DOC_STARTS
+            if path.is_file():
+                self._doc_starts = open_array(path)
+            else:
+                counts = np.empty(len(self), dtype=np.int32)
+                for k, shard in enumerate(self.index["shards"]):
+                    _, docs, _ = self._shard(k)
+                    inner = docs[(docs["offset"] == 0) & (docs["start"] % self.seq_len != 0)]
+                    counts[shard["first_sequence"]:shard["first_sequence"] + shard["sequences"]] = np.bincount(
+                        inner["start"] // self.seq_len, minlength=shard["sequences"])
+                self._doc_starts = counts
+            if len(self._doc_starts) != len(self):
+                raise GlassworksError(f"{path}: {len(self._doc_starts)} values for {len(self)} sequences")
+        return self._doc_starts
+
+    def shards_of(self, lo: int, hi: int) -> range:
+        """The shards that sequences ``[lo, hi)`` live in (the global index's arithmetic)."""
+        if not 0 <= lo <= hi <= len(self):
+            raise IndexError(f"sequences [{lo}, {hi}) out of range (the phase has {len(self)})")
+        return range(lo // self.per_shard, (hi - 1) // self.per_shard + 1) if hi > lo else range(0)
+
+    def span(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Tokens and segment ids (``PackedSequence.segment_ids``) of the contiguous sequences
+        ``[lo, hi)``, both ``(hi - lo, seq_len)``: opens only the shards that hold them."""
+        tokens = np.empty((hi - lo, self.seq_len), dtype=self.dtype)
+        marks = np.zeros((hi - lo, self.seq_len), dtype=np.int32)
+        for k in self.shards_of(lo, hi):
+            first = k * self.per_shard
+            a, b = max(lo, first) - first, min(hi, first + self.per_shard) - first  # rows in shard k
+            shard_tokens, docs, seqs = self._shard(k)
+            rows = slice(first + a - lo, first + b - lo)
+            tokens[rows] = shard_tokens[a:b]
+            entries = docs[seqs[a]:seqs[b]]
+            starts = entries["start"][entries["offset"] == 0] - a * self.seq_len
+            marks[rows].reshape(-1)[starts] = 1
+        marks[:, 0] = 0
+        return tokens, np.cumsum(marks, axis=1, dtype=np.int32)
 
     def _locate(self, i: int) -> tuple[int, int]:
         if not 0 <= i < len(self):
