@@ -165,7 +165,7 @@ def build_bundle(config: BundleConfig, run_dir: str | Path, out_dir: str | Path,
     """Assemble the release bundle of ``run_dir`` into ``out_dir`` (which must be new or empty)."""
     from glassworks.provenance.identity import code_identity, source_root
 
-    run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir)
+    run_dir, out_dir = Path(run_dir).resolve(), Path(out_dir).resolve()  # git archive writes from the repo
     repo = Path(repo).resolve() if repo else source_root()
     if out_dir.exists() and any(out_dir.iterdir()):
         raise GlassworksError(f"{out_dir}: exists and is not empty; a bundle is built into a new folder")

@@ -133,9 +133,10 @@ def test_a_run_without_model_artifacts_gives_a_lower_class_not_a_crash(trained_r
     assert check_bundle(tmp_path / "bundle").ok
 
 
-def test_rebuild_is_byte_identical(built, trained_run, bundle_config, tmp_path):
+def test_rebuild_is_byte_identical(built, trained_run, bundle_config, tmp_path, monkeypatch):
     result, bundle = built
-    again = build_bundle(bundle_config(), trained_run, tmp_path / "again")
+    monkeypatch.chdir(tmp_path)  # a relative output folder is the caller's, not the repository's
+    again = build_bundle(bundle_config(), trained_run, Path("again"))
     assert again.manifest_id == result.manifest_id
 
     def digests(root: Path) -> dict:
