@@ -43,7 +43,22 @@ class _TrainCommand(click.Command):
 @click.option("--stop-at-step", type=click.IntRange(min=1), default=None,
               help="Stop after this global step with a resumable checkpoint (the same command resumes).")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config, model and step plan, then exit.")
-def train_command(config: Path, workdir: Path, stop_at_step: int | None, dry_run: bool) -> None:
+@click.option("--render-slurm", "render_slurm", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write an sbatch script that runs this training on --nodes nodes (one torchrun per node, "
+                   "c10d rendezvous on the first) and exit; submit it with `sbatch FILE`.")
+@click.option("--nodes", type=click.IntRange(min=1), default=1, show_default=True, help="With --render-slurm: nodes.")
+@click.option("--gpus-per-node", type=click.IntRange(min=0), default=8, show_default=True,
+              help="With --render-slurm: GPUs per node (0: CPU nodes, gloo).")
+@click.option("--procs-per-node", type=click.IntRange(min=1), default=None,
+              help="With --render-slurm: training processes per node [default: --gpus-per-node].")
+@click.option("--cpus-per-node", type=click.IntRange(min=1), default=None,
+              help="With --render-slurm: CPUs per node (sbatch --cpus-per-task of the node's torchrun).")
+@click.option("--partition", default="gpu", show_default=True, help="With --render-slurm: Slurm partition.")
+@click.option("--time", "time_limit", default="48:00:00", show_default=True, help="With --render-slurm: time limit.")
+@click.option("--rdzv-port", type=click.IntRange(1, 65535), default=29500, show_default=True,
+              help="With --render-slurm: port of the rendezvous store on the first node.")
+def train_command(config: Path, workdir: Path, stop_at_step: int | None, dry_run: bool, render_slurm: Path | None,
+                  **slurm) -> None:
     """Train the model preset of CONFIG through its phases (e.g. 2k, then 4k context, then
     capability enhancement), from the packed shards of WORKDIR/data/<phase>/.
 
@@ -55,6 +70,12 @@ def train_command(config: Path, workdir: Path, stop_at_step: int | None, dry_run
     from glassworks.model.train.config import load_train_config
 
     cfg = load_train_config(config)
+    if render_slurm is not None:
+        click.echo(_render_slurm(render_slurm, config, workdir, stop_at_step, cfg, **slurm))
+        return
+    changed = [f"--{k.replace('_', '-')}" for k, v in slurm.items() if v != _SLURM_DEFAULTS[k]]
+    if changed:
+        raise click.UsageError(f"{', '.join(changed)} only apply with --render-slurm FILE")
     if dry_run:
         click.echo(_plan(cfg, workdir))
         return
@@ -106,6 +127,21 @@ def plan_command(config: Path, gpus: int, gpu: str, mfu: float, mixture: Path | 
 
 
 _TrainCommand.subcommands["plan"] = plan_command
+
+
+_SLURM_DEFAULTS = {"nodes": 1, "gpus_per_node": 8, "procs_per_node": None, "cpus_per_node": None,
+                   "partition": "gpu", "time_limit": "48:00:00", "rdzv_port": 29500}
+
+
+def _render_slurm(path: Path, config: Path, workdir: Path, stop_at_step: int | None, cfg, time_limit: str,
+                  **options) -> str:
+    from glassworks.model.train.launch import SlurmLaunch, write_sbatch
+
+    launch = SlurmLaunch(time=time_limit, **options)
+    for phase in cfg.phases:  # an indivisible batch fails now, not after the queue
+        phase.accumulation(launch.world_size)
+    write_sbatch(path, config, workdir, launch, stop_at_step)
+    return (f"wrote {path}: {launch.nodes} node(s) x {launch.procs} process(es); submit with: sbatch {path}")
 
 
 def _plan(cfg, workdir: Path) -> str:
