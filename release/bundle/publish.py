@@ -117,7 +117,7 @@ def default_layout(target: str) -> str:
 def plan_publish(bundle: str | Path, target: str, staging: Path | None = None, layout: str | None = None) -> Plan:
     """The exact steps that publish ``bundle`` to ``target``; ``staging`` holds the Hugging Face
     exports of the intermediate checkpoints and revisions.json (see ``staged()``)."""
-    bundle = Path(bundle)
+    bundle = Path(bundle).resolve()  # git runs inside the target repository: no path relative to here
     layout = layout or default_layout(target)
     if layout not in LAYOUTS:
         raise GlassworksError(f"layout {layout!r}: one of {', '.join(LAYOUTS)}")

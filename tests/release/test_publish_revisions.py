@@ -274,3 +274,13 @@ def test_model_signing_alone_checks_the_full_bundle_not_a_checkout(signed_publis
     for extra in ([], ["--ignore_unsigned_files"]):
         done = subprocess.run(argv + extra, capture_output=True, text=True)
         assert done.returncode != 0 and "checkpoints/step2/" in done.stderr + done.stdout, (extra, done.stderr)
+
+
+def test_publish_takes_paths_relative_to_the_caller(built, tmp_path, monkeypatch):
+    """`release publish bundle --to repo` from the folder that holds them: git runs inside the
+    repository, so the bundle's relative path must not be handed to it as is."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["release", "publish", os.path.relpath(built[1], tmp_path), "--to", "repo", *_verify_args()]) == 0
+    assert "main" in _git("branch", "--list", "main", cwd=tmp_path / "repo")
