@@ -48,6 +48,7 @@ from glassworks.pipeline.dedup.shingles import normalise, shingle_hashes
 
 ROOT = Path(__file__).resolve().parents[1]
 RST = Path("/usr/share/doc/python3.11/html/_sources")
+PY_SOURCES = (Path("/usr/lib/python3.11"), Path("/usr/lib/python3/dist-packages"))  # real text to reach --mb
 LEVELS = (0.5, 0.6, 0.7, 0.75, 0.85, 0.9, 0.95, 1.0)
 
 
@@ -62,13 +63,27 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union else 1.0
 
 
-def originals() -> list[dict]:
+def originals(mb: float = 0.0) -> list[dict]:
+    """The reST sources and embedded texts, then Python sources installed on the machine (files of
+    1 KB to 1 MB, sorted by path) until the corpus holds ``mb`` megabytes."""
     if not RST.is_dir():
         sys.exit(f"{RST} missing: apt-get install python3.11-doc")
     docs = [{"id": f"rst/{p.relative_to(RST).as_posix()}", "text": p.read_text(encoding="utf-8")}
             for p in sorted(RST.rglob("*.rst.txt"))]
     for name in ("sphinx-docs-rst.jsonl", "reina-valera-1909.jsonl"):
         docs += [{"id": f"data/{d['id']}", "text": d["text"]} for d in map(json.loads, open(ROOT / "data" / "text" / name, encoding="utf-8"))]
+    size = sum(len(d["text"].encode("utf-8")) for d in docs)
+    for path in (p for root in PY_SOURCES for p in sorted(root.rglob("*.py"))):
+        if size >= mb * 1e6:
+            break
+        if not path.is_file() or not 1000 <= path.stat().st_size <= 1_000_000 or "test" in path.parts:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        docs.append({"id": f"py/{path.as_posix()}", "text": text})
+        size += len(text.encode("utf-8"))
     return docs
 
 
@@ -101,9 +116,9 @@ def plant(doc: dict, target: float, rng: random.Random, vocabulary: list[str]) -
     return {"id": f"{doc['id']}#plant{target}", "text": text, "planted_jaccard": round(jaccard(base, shingle_set(text)), 4)}
 
 
-def build_corpus(path: Path, plants: int, seed: int) -> list[dict]:
+def build_corpus(path: Path, plants: int, seed: int, mb: float = 0.0) -> list[dict]:
     rng = random.Random(seed)
-    docs = originals()
+    docs = originals(mb)
     vocabulary = sorted({w for d in docs[:200] for w in d["text"].split()})
     hosts = rng.sample([d for d in docs if len(d["text"]) >= 2000], plants)
     docs += [plant(d, LEVELS[i % len(LEVELS)], rng, vocabulary) for i, d in enumerate(hosts)]
@@ -115,16 +130,32 @@ def build_corpus(path: Path, plants: int, seed: int) -> list[dict]:
 
 
 def true_pairs(docs: list[dict], threshold: float) -> tuple[set, int]:
+    """Every pair of exact shingle-set Jaccard >= threshold. Compared exactly: the pairs of
+    comparable set sizes that share at least a tenth of their 1-in-16 sampled shingles (a
+    pair at J >= 0.8 shares about 90% of them; under a tenth it cannot, short of sets with
+    under ~50 shingles, which are compared whenever they share any sampled shingle)."""
+    from scipy import sparse
+
     sets = [shingle_set(d["text"]) for d in docs]
-    order = sorted(range(len(docs)), key=lambda i: len(sets[i]))
+    sampled = [s[(s & np.uint64(15)) == 0] for s in sets]
+    rows = np.repeat(np.arange(len(docs)), [len(s) for s in sampled])
+    values, cols = np.unique(np.concatenate(sampled), return_inverse=True)
+    incidence = sparse.csr_matrix((np.ones(len(rows), np.int32), (rows, cols)), shape=(len(docs), len(values)))
+    shared = sparse.triu(incidence @ incidence.T, k=1).tocoo()
+    sizes = np.array([len(s) for s in sets])
+    small = np.minimum([len(s) for s in sampled], 10**9)
+    i, j, k = shared.row, shared.col, shared.data
+    near = (np.minimum(sizes[i], sizes[j]) >= threshold * np.maximum(sizes[i], sizes[j]))
+    near &= (k * 10 >= np.minimum(small[i], small[j])) | (np.minimum(sizes[i], sizes[j]) < 200)
     found, compared = set(), 0
-    for x, i in enumerate(order):
-        for j in order[x + 1:]:
-            if len(sets[i]) < threshold * len(sets[j]):
-                break  # every later set is larger still: Jaccard <= |small| / |large| < threshold
-            compared += 1
-            if jaccard(sets[i], sets[j]) >= threshold:
-                found.add((min(docs[i]["id"], docs[j]["id"]), max(docs[i]["id"], docs[j]["id"])))
+    for a, b in zip(i[near].tolist(), j[near].tolist()):
+        compared += 1
+        if jaccard(sets[a], sets[b]) >= threshold:
+            found.add((min(docs[a]["id"], docs[b]["id"]), max(docs[a]["id"], docs[b]["id"])))
+    for a in np.flatnonzero(sizes == 0).tolist():  # no shingle at all: equal texts only
+        for b in np.flatnonzero(sizes == 0).tolist():
+            if a < b and docs[a]["text"] == docs[b]["text"]:
+                found.add((min(docs[a]["id"], docs[b]["id"]), max(docs[a]["id"], docs[b]["id"])))
     return found, compared
 
 
@@ -169,6 +200,46 @@ def run_stock(corpus: Path, work: Path) -> dict:
     seconds, wall = time.process_time() - started_cpu, time.perf_counter() - started
     kept = sum(1 for f in (work / "out").rglob("*.jsonl.gz") for _ in gzip.open(f, "rt"))
     return {"seconds": seconds, "wall_seconds": wall, "kept": kept}
+
+
+def run_rensa(corpus: Path, work: Path) -> dict:
+    """rensa as its README runs it (word 5-grams, 128 permutations, threshold 0.8, 16 bands), a
+    candidate joined when rensa's estimated Jaccard reaches the threshold; reading the JSONL and
+    writing the kept documents (gzip level 1, as glassworks' dedup writer) counted, as a user's script would."""
+    import rensa
+
+    started, started_cpu = time.perf_counter(), time.process_time()
+    docs = [json.loads(line) for f in sorted(corpus.parent.glob("*.jsonl.gz")) for line in gzip.open(f, "rt", encoding="utf-8")]
+    lsh = rensa.RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16)
+    hashes, parent = [], list(range(len(docs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, d in enumerate(docs):
+        words = d["text"].split()
+        m = rensa.RMinHash(num_perm=128, seed=42)
+        m.update([" ".join(words[k:k + 5]) for k in range(max(1, len(words) - 4))])
+        for j in lsh.query(m):
+            if m.jaccard(hashes[j]) >= 0.8:
+                parent[root(i)] = root(j)
+        lsh.insert(i, m)
+        hashes.append(m)
+    clusters: dict[int, list[str]] = {}
+    for i, d in enumerate(docs):
+        clusters.setdefault(root(i), []).append(d["id"])
+    (work / "out").mkdir(parents=True, exist_ok=True)
+    with gzip.open(work / "out" / "kept.jsonl.gz", "wt", encoding="utf-8", compresslevel=1) as out:
+        for i, d in enumerate(docs):
+            if root(i) == i:
+                out.write(json.dumps(d, ensure_ascii=False) + "\n")
+    seconds, wall = time.process_time() - started_cpu, time.perf_counter() - started
+    pairs = [[a, b] for ids in clusters.values() for x, a in enumerate(ids) for b in ids[x + 1:]]
+    (work / "pairs.json").write_text(json.dumps(pairs))
+    return {"seconds": seconds, "wall_seconds": wall, "kept": len(clusters)}
 
 
 def run_clusters_at_scale(n: int, work: Path) -> dict:
@@ -222,17 +293,19 @@ def kept_facts(out: Path) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--plants", type=int, default=240)
+    parser.add_argument("--mb", type=float, default=0.0, help="add installed Python sources until the originals hold this many MB")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each variant; the least CPU time counts")
     parser.add_argument("--scale", type=int, default=0, help="also run the clusters pass on this many synthetic documents")
     parser.add_argument("--work", type=Path, default=None)
-    parser.add_argument("--variant", choices=["ours", "ours-documents-only", "stock", "scale", "clusters"], default=None)
+    parser.add_argument("--variant", choices=["ours", "ours-documents-only", "stock", "rensa", "scale", "clusters"], default=None)
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--tasks", type=int, default=1)
     args = parser.parse_args()
     if args.variant:
         run = {"ours": lambda: run_ours(args.corpus, args.work, args.tasks),
                "ours-documents-only": lambda: run_ours(args.corpus, args.work, args.tasks, spans=False), "stock": lambda: run_stock(args.corpus, args.work),
+               "rensa": lambda: run_rensa(args.corpus, args.work),
                "scale": lambda: run_clusters_at_scale(args.tasks, args.work),
                "clusters": lambda: run_clusters_pass(args.work)}[args.variant]
         print(json.dumps(run()))
@@ -244,21 +317,21 @@ def main() -> None:
     config = DedupConfig()
     corpus = work / "corpus" / "bench.jsonl.gz"
     started = time.perf_counter()
-    cached = work / f"truth-{args.plants}-{args.seed}-{config.lsh.threshold}.json"  # --work reused: same corpus
+    cached = work / f"truth-{args.plants}-{args.seed}-{args.mb}-{config.lsh.threshold}.json"  # --work reused: same corpus
     if cached.is_file() and corpus.is_file():
         saved = json.loads(cached.read_text())
         docs, truth, compared = saved["docs"], {tuple(p) for p in saved["truth"]}, saved["compared"]
         for d, text in zip(docs, (json.loads(line)["text"] for line in gzip.open(corpus, "rt", encoding="utf-8"))):
             d["text"] = text
     else:
-        docs = build_corpus(corpus, args.plants, args.seed)
+        docs = build_corpus(corpus, args.plants, args.seed, args.mb)
         print(f"corpus: {len(docs)} documents in {time.perf_counter() - started:.0f}s", file=sys.stderr)
         truth, compared = true_pairs(docs, config.lsh.threshold)
         print(f"truth: {len(truth)} pairs of {compared} compared, {time.perf_counter() - started:.0f}s", file=sys.stderr)
         cached.write_text(json.dumps({"docs": [{k: v for k, v in d.items() if k != "text"} for d in docs],
                                       "truth": sorted(truth), "compared": compared}))
     mb = sum(len(d["text"].encode("utf-8")) for d in docs) / 1e6
-    for old in ("ours", "ours-documents-only", "stock", "ours4", "scale"):
+    for old in ("ours", "ours-documents-only", "stock", "rensa", "ours4", "scale"):
         shutil.rmtree(work / old, ignore_errors=True)
     def best_of(variant: str) -> dict:  # least CPU time of --repeat fresh runs: the least disturbed one
         runs = []
@@ -268,6 +341,12 @@ def main() -> None:
         return min(runs, key=lambda r: r["seconds"])
 
     ours, documents_only, stock = best_of("ours"), best_of("ours-documents-only"), best_of("stock")
+    try:
+        import rensa  # noqa: F401  (the dev extra)
+        with_rensa = best_of("rensa")
+        rensa_found = {tuple(sorted(p)) for p in json.loads((work / "rensa" / "pairs.json").read_text())}
+    except ImportError:
+        with_rensa, rensa_found = None, set()
     ours4 = in_fresh_process("ours", corpus, work / "ours4", tasks=4)
     found = predicted_pairs(work / "ours" / "out")
     hits = len(found & truth)
@@ -286,6 +365,11 @@ def main() -> None:
         "glassworks_documents_only_cpu_seconds": round(documents_only["seconds"], 2),
         "speedup_documents_only": round(stock["seconds"] / documents_only["seconds"], 1),
         "glassworks_kept": ours["kept"], "datatrove_kept": stock["kept"],
+        **({"rensa_cpu_seconds": round(with_rensa["seconds"], 2), "rensa_kept": with_rensa["kept"],
+            "rensa_precision": round(len(rensa_found & truth) / len(rensa_found), 4) if rensa_found else 1.0,
+            "rensa_recall": round(len(rensa_found & truth) / len(truth), 4) if truth else 1.0,
+            "glassworks_over_rensa": round(ours["seconds"] / with_rensa["seconds"], 2),
+            "documents_only_over_rensa": round(documents_only["seconds"] / with_rensa["seconds"], 2)} if with_rensa else {}),
         "deterministic_1_vs_4_tasks": kept_facts(work / "ours" / "out") == kept_facts(work / "ours4" / "out"),
         "s_curve_png": str(plot_s_curve(config.lsh, work / "dedup-s-curve.png")),
     }

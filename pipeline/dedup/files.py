@@ -9,6 +9,7 @@ it, in the same stats names as the recipes' ``AccountingWriter``, so the stage b
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
@@ -44,6 +45,18 @@ def task_files(sources: dict[str, Path], rank: int, world_size: int) -> list[tup
     """(source, file) pairs of one task: every world_size-th file of the sorted list of all sources."""
     every = [(name, rel) for name in sorted(sources) for rel in source_files(Path(sources[name]))]
     return every[rank::world_size]
+
+
+class _FastGzipJsonl(GzipJsonl):
+    """``GzipJsonl`` at compression level 1: level 6 cost dedup's writer 1.3 s of 3.8 s on 47 MB
+    (level 1: 0.37 s, files 23% larger; still deterministic, mtime 0)."""
+
+    def write(self, line: str) -> None:
+        if self._gz is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._raw = open(self.path, "wb")
+            self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=1)
+        self._gz.write(line.encode("utf-8") + b"\n")
 
 
 def source_of(doc: Document) -> str:
@@ -92,7 +105,7 @@ class DedupWriter(PipelineStep):
         kill_after = os.environ.get("GLASSWORKS_DEDUP_KILL_AT", "")  # fault injection for the resume tests
         kill_after = int(kill_after[6:]) if kill_after.startswith("write:") else -1
         written = 0
-        files: dict[tuple[str, str], GzipJsonl] = {}
+        files: dict[tuple[str, str], _FastGzipJsonl] = {}
         try:
             for doc in data:
                 source = source_of(doc)
@@ -114,7 +127,7 @@ class DedupWriter(PipelineStep):
                     self.stat_update(f"source/{source}/{counter}")
                 key = (door, source)
                 if key not in files:
-                    files[key] = GzipJsonl(self.output_dir / door / key[1] / f"{rank:05d}.jsonl.gz")
+                    files[key] = _FastGzipJsonl(self.output_dir / door / key[1] / f"{rank:05d}.jsonl.gz")
                 files[key].write(document_json(doc))
                 written += 1
                 if written == kill_after:  # a real kill mid-write: partial files stay behind

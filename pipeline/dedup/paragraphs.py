@@ -50,13 +50,20 @@ def paragraph_signatures(text: str, found: Spans, config: ParagraphConfig, seed:
     starts, ends = found.start[chosen], found.end[chosen]
     order = np.argsort(starts, kind="stable")  # paragraphs never overlap; sorted, a position finds its own
     codes = _codes(text)
+    starts, ends = starts[order], ends[order]
+    # the owning paragraph of every character, -1 between paragraphs: one np.repeat over
+    # the alternating (gap, paragraph) runs instead of a binary search per character
+    edges = np.stack([starts, ends], axis=1).ravel()
+    runs = np.diff(np.concatenate([[0], edges, [len(codes)]]))
+    owners = np.full(2 * len(order) + 1, -1, dtype=np.int64)
+    owners[1::2] = order
+    para = np.repeat(owners, runs)
+    inside = para >= 0
+    codes, para = codes[inside], para[inside]
     folded = _normal_table()[np.minimum(codes, 0xFFFF)]
-    folded = np.where(codes > 0xFFFF, codes, folded)
-    position = np.arange(len(codes))
-    at = np.searchsorted(starts[order], position, side="right") - 1
-    inside = (at >= 0) & (position < ends[order][np.maximum(at, 0)])
-    para = np.where(inside, order[np.maximum(at, 0)], -1)
-    keep = inside & (folded != _DROP)
+    if len(codes) and codes.max() > 0xFFFF:
+        folded = np.where(codes > 0xFFFF, codes, folded)
+    keep = folded != _DROP
     folded, para = folded[keep], para[keep]
     blank = folded == 32
     boundary_before = np.concatenate([[True], para[1:] != para[:-1]])

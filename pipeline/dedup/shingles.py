@@ -81,14 +81,34 @@ def mix64(h: np.ndarray) -> np.ndarray:
 
 
 def _rolling(units: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """Mixed 64-bit hashes of every window of ``n`` consecutive units (all of them if fewer)."""
+    """Mixed 64-bit hashes of every window of ``n`` consecutive units (all of them if fewer).
+
+    The hash is ``(u[i] ^ seed) * P**(n-1) + sum u[i+k] * P**(n-1-k)`` mod 2**64, built by
+    doubling (a window of a + b is the a-window times P**b plus the b-window a further on):
+    about 2 log2(n) vector multiply-adds instead of n - 1 (5 instead of 12 for 13-grams).
+    """
     n = min(n, len(units))
     count = len(units) - n + 1
-    h = units[:count].astype(U64) ^ U64(seed)
+    block, block_len = units.astype(U64), 1  # windows of block_len units, every start
+    done, done_len = None, 0  # windows of done_len units (the low bits of n taken so far)
     with np.errstate(over="ignore"):
-        for k in range(1, n):
-            h *= _PRIME
-            h += units[k:k + count]
+        bits = n
+        while bits:
+            if bits & 1:
+                if done is None:
+                    done, done_len = block, block_len
+                else:
+                    size = len(units) - done_len - block_len + 1
+                    done = done[:size] * U64(pow(int(_PRIME), block_len, 1 << 64)) + block[done_len:done_len + size]
+                    done_len += block_len
+            bits >>= 1
+            if bits:
+                size = len(units) - 2 * block_len + 1
+                block = block[:size] * U64(pow(int(_PRIME), block_len, 1 << 64)) + block[block_len:block_len + size]
+                block_len *= 2
+        h = done[:count]  # a temporary of this call: added to in place
+        first = units[:count].astype(U64)
+        h += ((first ^ U64(seed)) - first) * U64(pow(int(_PRIME), n - 1, 1 << 64))  # the seed on the first unit
     return mix64(h)
 
 
