@@ -122,25 +122,74 @@ def test_z_loss_is_added_and_measured(train_config, phase1, baseline):
 
 
 def test_bf16_autocast_stays_within_bf16_rounding(train_config, phase1, baseline):
-    """bf16 keeps 8 significant bits (relative rounding 2^-9, about 0.2 %) in every matmul input
-    and output; over a forward, backward and update of two blocks that gives a loss within 1 %
-    of fp32 here (measured: see the assertion message). It must not be bit-identical: that
+    """bf16 keeps 8 significant bits (relative rounding 2^-9, about 2e-3) in every matmul input
+    and output, so the loss may differ from fp32 by up to about one bf16 rounding (3e-3) where
+    fp32 paths agree to 1e-5; measured on this CPU: 2.8e-4. It must not be bit-identical: that
     would mean the knob did nothing."""
     got, trainer = run_steps(train_config(model="150m", phases=[{"name": "phase1", "batch_size": 8,
                                                                  "micro_batch_size": 8}],
                                           runtime={"precision": "bf16"}), phase1)
     assert trainer.bf16
     rel = max(abs(a - b) / b for a, b in zip(column(got, "loss"), column(baseline, "loss")))
-    assert 0 < rel < 1e-2, f"bf16 vs fp32 loss: relative difference {rel:.2e}"
+    print(f"autocast bf16 vs fp32 loss: relative difference {rel:.2e}")  # shown with pytest -s
+    assert 0 < rel < 3e-3, f"bf16 vs fp32 loss: relative difference {rel:.2e}"
     assert all(p.dtype == torch.float32 for p in trainer.model.parameters())  # master weights stay fp32
 
 
 def test_compiled_blocks_match_eager(train_config, phase1, baseline):
     """Per-block torch.compile (inductor, C++ on the CPU): fused kernels reorder float sums
-    (1e-4). The slowest test here: compiling forward and backward of a block takes ~15 s."""
+    (1e-4). Compiling forward and backward of the block takes ~15 s on two cores with a cold
+    inductor cache (measured: 20 s for the whole test), ~4 s with a warm one."""
     started = time.perf_counter()
     got, _ = run_steps(train_config(model="150m", phases=[{"name": "phase1", "batch_size": 8, "micro_batch_size": 8}],
                                     runtime={"compile": True}), phase1)
     torch.testing.assert_close(column(got, "loss"), column(baseline, "loss"), rtol=1e-4, atol=0)
     torch.testing.assert_close(column(got, "grad_norm"), column(baseline, "grad_norm"), rtol=1e-3, atol=0)
     assert time.perf_counter() - started < 120, "compiling two blocks took over two minutes"
+
+
+def test_fsdp2_bf16_policy_on_two_processes(packed_run, tmp_path):
+    """FSDP2 (2 gloo processes) with runtime.precision bf16 gathers bf16 parameters through its
+    MixedPrecisionPolicy and reduces gradients in fp32: the loss stays within one bf16 rounding
+    (3e-3; measured 1.9e-4) of the same FSDP2 run in fp32, and is not bit-identical to it."""
+    import json
+
+    out = tmp_path / "losses.json"
+    script = tmp_path / "fsdp_bf16.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import torch
+        from conftest import make_config
+        from test_knobs import cut_150m
+        from glassworks.model.train import parallel
+        from glassworks.model.train.data import PhaseData
+        from glassworks.model.train.state import seed_step
+        from glassworks.model.train.trainer import Trainer
+        data = PhaseData.open({str(packed_run / "data" / "phase1")!r}, "phase1", 8, 3)
+        env, device = parallel.init("fsdp", "cpu")
+        result = {{}}
+        for precision in ("fp32", "bf16"):
+            config = make_config(model="150m", phases=[{{"name": "phase1", "batch_size": 8, "micro_batch_size": 4}}],
+                                 runtime={{"threads": 1, "parallel": "fsdp", "precision": precision}})
+            trainer = Trainer(config, cut_150m(data.dataset.vocab_size, data.seq_len), env, device, total_steps=16)
+            seen = []
+            trainer.model.layers[0].register_forward_pre_hook(
+                lambda m, a: seen.append(m.attention.wq.weight.dtype) if not seen else None)
+            losses = []
+            for step in range({STEPS}):
+                seed_step(config.seed, step)
+                losses.append(trainer.step(data, step, step)["loss"])
+            result[precision] = {{"losses": losses, "compute_dtype": str(seen[0])}}
+        if env.is_main:
+            open({str(out)!r}, "w").write(json.dumps(result))
+        parallel.shutdown(env)
+    """))
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["fp32"]["compute_dtype"] == "torch.float32" and result["bf16"]["compute_dtype"] == "torch.bfloat16"
+    rel = max(abs(a - b) / b for a, b in zip(result["bf16"]["losses"], result["fp32"]["losses"]))
+    print(f"FSDP2 bf16 vs fp32 loss: relative difference {rel:.2e}")  # shown with pytest -s
+    assert 0 < rel < 3e-3, f"FSDP2 bf16 vs fp32 loss: relative difference {rel:.2e}"
