@@ -66,6 +66,10 @@ def train_command(config: Path, workdir: Path, stop_at_step: int | None, dry_run
     (`torchrun --nproc-per-node N -m glassworks.model.train CONFIG --workdir DIR`) the model is
     replicated (DDP) or sharded (FSDP2, runtime.parallel: fsdp). SIGTERM/SIGINT write a
     resumable checkpoint before exiting. Per-step metrics: WORKDIR/logs/train/metrics.jsonl.
+
+    On Slurm: --render-slurm FILE --nodes N --gpus-per-node G writes an sbatch script that
+    starts one torchrun per node, meeting at a c10d rendezvous on the first node; `sbatch
+    FILE` runs (and, submitted again, resumes) the training.
     """
     from glassworks.model.train.config import load_train_config
 
