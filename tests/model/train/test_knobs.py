@@ -167,6 +167,7 @@ def test_fsdp2_bf16_policy_on_two_processes(packed_run, tmp_path):
         from glassworks.model.train.state import seed_step
         from glassworks.model.train.trainer import Trainer
         data = PhaseData.open({str(packed_run / "data" / "phase1")!r}, "phase1", 8, 3)
+        torch.set_num_threads(1)  # two processes on a shared machine
         env, device = parallel.init("fsdp", "cpu")
         result = {{}}
         for precision in ("fp32", "bf16"):
