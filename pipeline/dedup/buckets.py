@@ -5,8 +5,9 @@ A band's (key, doc) records of all signature tasks are merged by key; in a run o
 keys every member is paired with the run's first (a star) and with its predecessor (a
 chain), which connects the run with 2(m - 1) pairs instead of m(m - 1)/2 and still
 joins it when the star's centre fails the check with some member. A candidate pair is
-kept when the share of agreeing signature slots reaches ``threshold - verify_slack``;
-exact-text pairs need no check. Documents are referred to as ``task << 32 | number``.
+kept when the share of agreeing signature slots reaches ``exact.estimate_cutoff`` (``threshold -
+verify_slack``, or lower when the clusters pass checks the pairs exactly); exact-text pairs
+need no check. Documents are referred to as ``task << 32 | number``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from glassworks.pipeline.dedup.config import LshConfig
+from glassworks.pipeline.dedup.exact import estimate_cutoff
 from glassworks.pipeline.dedup.shingles import estimated_jaccard
 from glassworks.pipeline.dedup.signatures import load_signatures
 
@@ -87,7 +89,7 @@ class DedupBuckets(PipelineStep):
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         signatures = [load_signatures(self.work, t, self.lsh.slots) for t in range(self.signature_tasks)]
-        cutoff = self.lsh.threshold - self.lsh.verify_slack
+        cutoff = estimate_cutoff(self.lsh)
         exact, near = [np.zeros((0, 2), np.uint64)], [np.zeros((0, 2), np.uint64)]
         for band in band_names(self.lsh)[rank::world_size]:
             (exact if band == "exact" else near).append(candidate_pairs(*self._merged(band)))

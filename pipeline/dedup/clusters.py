@@ -10,6 +10,8 @@ keeps the same set:
     then smallest id, then source name, then input file and line.
 
 Every document of a cluster gets the kept document's cluster key as its cluster name.
+With ``lsh.exact`` (and the sources given), every edge between different texts is first
+checked by the exact Jaccard of the two shingle sets (``exact.py``).
 datatrove's stage 3 instead keeps whichever member its merge visits first.
 
 Memory: per document the ``DOC_RECORD`` (29 bytes), the parent array and cluster sizes (4
@@ -28,6 +30,7 @@ import numpy as np
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from glassworks.pipeline.dedup.config import DedupConfig
 from glassworks.pipeline.dedup.signatures import load_docs
 
 ASSIGNMENT = np.dtype([("cluster", "<u8"), ("size", "<u4"), ("kept", "u1"), ("exact", "u1")])
@@ -91,10 +94,13 @@ class DedupClusters(PipelineStep):
     name = "🔗 dedup clusters"
     type = "🫂 - DEDUP"
 
-    def __init__(self, work: str | Path, signature_tasks: int):
+    def __init__(self, work: str | Path, signature_tasks: int, config: DedupConfig | None = None,
+                 sources: dict[str, str | Path] | None = None):
         super().__init__()
         self.work = Path(work)
         self.signature_tasks = signature_tasks
+        self.config = config
+        self.sources = {name: Path(folder) for name, folder in (sources or {}).items()}
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if world_size != 1:
@@ -107,6 +113,8 @@ class DedupClusters(PipelineStep):
         edges = [np.load(p) for p in sorted((self.work / "edges").glob("*.npy"))]
         edges = np.concatenate(edges) if edges else np.zeros((0, 2), np.uint64)
         dense = offsets[(edges >> np.uint64(32)).astype(np.int64)] + (edges & _LOW).astype(np.int64)
+        if self.config is not None and self.config.lsh.exact and self.sources:
+            dense = self._exact(dense, edges, table, offsets)
         del edges
         root = components(len(table), dense[:, 0], dense[:, 1])
         del dense
@@ -124,6 +132,29 @@ class DedupClusters(PipelineStep):
         self._write(out, keeper, removed, offsets)
         return
         yield
+
+    def _exact(self, dense: np.ndarray, refs: np.ndarray, table: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """The edges left after checking by exact Jaccard each near-duplicate edge (texts differ)
+        whose estimate is not beyond doubt (``exact.sure_above``)."""
+        from glassworks.pipeline.dedup.buckets import _agreement
+        from glassworks.pipeline.dedup.exact import exact_mask, read_texts, sure_above
+        from glassworks.pipeline.dedup.signatures import load_signatures
+
+        if not len(dense):
+            return dense
+        near = np.flatnonzero(table["text_hash"][dense[:, 0]] != table["text_hash"][dense[:, 1]])
+        signatures = [load_signatures(self.work, t, self.config.lsh.slots) for t in range(self.signature_tasks)]
+        near = near[_agreement(refs[near], signatures) < sure_above(self.config.lsh)]
+        docs = np.unique(dense[near])
+        task = np.searchsorted(offsets, docs, side="right") - 1
+        names = {}
+        for t in np.unique(task):
+            names.update(zip(docs[task == t].tolist(), _id_lines(self.work, int(t), docs[task == t] - offsets[t])))
+        keep = np.ones(len(dense), dtype=bool)
+        keep[near] = exact_mask(dense[near], read_texts(self.sources, names), self.config.shingles, self.config.lsh)
+        self.stat_update("exact_checked", value=len(near))
+        self.stat_update("exact_rejected", value=int((~keep).sum()))
+        return dense[keep]
 
     def _keepers(self, table: np.ndarray, root: np.ndarray, size: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """For every document, the index of its cluster's kept document (itself when alone)."""

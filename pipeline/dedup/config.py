@@ -50,6 +50,11 @@ class LshConfig:
     (0.025 at J = 0.8 with 256 slots) would otherwise lose half the pairs right at it."""
     seed: int = 1
     """Seed of the shingle hash and the densification probes; the same for every task."""
+    exact: bool = True
+    """Join a verified candidate only if the exact Jaccard of the two documents' shingle sets
+    reaches the threshold (texts re-read in the clusters pass); the estimate then only prunes,
+    at 4 standard errors under the threshold (0.1 at 256 slots) or ``verify_slack`` if larger.
+    Off: the estimate decides, joining some pairs from about 0.75 (see the S-curve)."""
 
     def __post_init__(self):
         if not 0 < self.threshold <= 1:

@@ -53,7 +53,7 @@ def dedup_pipelines(config: DedupConfig, sources: dict[str, Path], work: Path, o
     passes = {
         "signatures": ([SourcesReader(sources), DedupSignatures(work, config)], tasks),
         "buckets": ([DedupBuckets(work, config.lsh, tasks)], config.bucket_tasks),
-        "clusters": ([DedupClusters(work, tasks)], 1),
+        "clusters": ([DedupClusters(work, tasks, config, sources)], 1),
         "paragraphs": ([DedupParagraphs(work, config, tasks)], 1),
         "span_counts": ([SpanCounts(work, tasks)], config.bucket_tasks),
         "filter": ([SourcesReader(sources), DedupFilter(work, config, out_dir), DedupWriter(out_dir)], tasks),
