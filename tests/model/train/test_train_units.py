@@ -56,8 +56,8 @@ def test_two_ranks_see_the_batches_of_one_rank_and_passes_reshuffle():
 
     data = PhaseData(FakeSequences(10, 6), "phase1", batch_size=4, seed=0)
     one = [b.tokens for b in data.micro_batches(3, rank=0, world=1, micro=1)]  # 4 accumulated
-    two = [data.micro_batches(3, rank=r, world=2, micro=1) for r in range(2)]  # 2 x 2 accumulated
-    assert [t.tolist() for t in one] == [two[a % 2][a // 2].tokens.tolist() for a in range(4)]
+    two = [data.micro_batches(3, rank=r, world=2, micro=1) for r in range(2)]  # 2 x 2 accumulated: rank 0 takes the first half of the step
+    assert [t.tolist() for t in one] == [two[a // 2][a % 2].tokens.tolist() for a in range(4)]
     passes = np.concatenate([data.step_indices(s) for s in range(5)])  # 20 = two passes of 10
     assert sorted(passes[:10]) == sorted(passes[10:]) == list(range(10))
     assert passes[:10].tolist() != passes[10:].tolist()
