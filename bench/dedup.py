@@ -36,6 +36,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from dataclasses import replace
@@ -48,7 +49,10 @@ from glassworks.pipeline.dedup.shingles import normalise, shingle_hashes
 
 ROOT = Path(__file__).resolve().parents[1]
 RST = Path("/usr/share/doc/python3.11/html/_sources")
-PY_SOURCES = (Path("/usr/lib/python3.11"), Path("/usr/lib/python3/dist-packages"))  # real text to reach --mb
+# real text to reach --mb: Debian's Python, then this interpreter's and this environment's libraries
+PY_SOURCES = (Path("/usr/lib/python3.11"), Path("/usr/lib/python3/dist-packages"),
+              Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}",
+              Path(sysconfig.get_paths()["purelib"]))
 LEVELS = (0.5, 0.6, 0.7, 0.75, 0.85, 0.9, 0.95, 1.0)
 
 
@@ -73,7 +77,11 @@ def originals(mb: float = 0.0) -> list[dict]:
     for name in ("sphinx-docs-rst.jsonl", "reina-valera-1909.jsonl"):
         docs += [{"id": f"data/{d['id']}", "text": d["text"]} for d in map(json.loads, open(ROOT / "data" / "text" / name, encoding="utf-8"))]
     size = sum(len(d["text"].encode("utf-8")) for d in docs)
+    seen = set()
     for path in (p for root in PY_SOURCES for p in sorted(root.rglob("*.py"))):
+        if path.resolve() in seen:  # site-packages inside the interpreter's library: once
+            continue
+        seen.add(path.resolve())
         if size >= mb * 1e6:
             break
         if not path.is_file() or not 1000 <= path.stat().st_size <= 1_000_000 or "test" in path.parts:
