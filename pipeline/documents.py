@@ -108,15 +108,15 @@ def add_writer_counts(counts, writer: dict) -> None:
 class GzipJsonl:
     """Lazily opened, deterministic gzip JSONL file (no file appears when nothing is written)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, compresslevel: int = 6):
+        self.path, self.compresslevel = path, compresslevel
         self._raw = self._gz = None
 
     def write(self, line: str) -> None:
         if self._gz is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._raw = open(self.path, "wb")
-            self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=6)
+            self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=self.compresslevel)
         self._gz.write(line.encode("utf-8") + b"\n")
 
     def close(self) -> None:

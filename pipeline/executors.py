@@ -39,15 +39,18 @@ class ExecutorConfig:
             raise ValueError("tasks and workers must be at least 1")
 
 
-def make_executor(config: ExecutorConfig, pipeline: list, logging_dir: Path, job_name: str):
-    """A datatrove executor for one stage of one source."""
+def make_executor(config: ExecutorConfig, pipeline: list, logging_dir: Path, job_name: str,
+                  start_method: str = "fork"):
+    """A datatrove executor for one stage of one source. ``start_method`` (local workers):
+    fork, not datatrove's default forkserver, so that workers inherit the parent's quieted
+    stderr (their full logs still go to logging_dir/logs/task_*.log); a stage that runs in a
+    process whose other threads may hold locks (the tokenizer's, torch's) asks for spawn, since a
+    forked worker can inherit such a lock held and wait on it forever."""
     if config.kind == "local":
         from datatrove.executor import LocalPipelineExecutor
 
-        # fork, not datatrove's default forkserver: workers then inherit the parent's quieted
-        # stderr, and their full logs still go to logging_dir/logs/task_*.log.
         return LocalPipelineExecutor(pipeline=pipeline, tasks=config.tasks, workers=config.workers,
-                                     logging_dir=str(logging_dir), skip_completed=True, start_method="fork")
+                                     logging_dir=str(logging_dir), skip_completed=True, start_method=start_method)
     if config.kind == "ray":
         from datatrove.executor import RayPipelineExecutor
 

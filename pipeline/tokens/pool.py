@@ -238,7 +238,10 @@ def tokenize_sources(corpus: CorpusConfig, names: list[str], tokenizer_dir: Path
     plan.prepare()
     if executor.kind == "slurm":  # the cluster ran the tasks; here they are found complete (or run)
         executor = ExecutorConfig(kind="local", tasks=executor.tasks, workers=1)
-    run_quietly(make_executor(executor, [plan.step], plan.logs, job_name=STAGE), plan.logs, STAGE)
+    # spawn: the demo and the tests tokenize in a process that has run torch and SentencePiece
+    # threads; a forked worker hung on a lock one of them held (the demo-determinism test in CI)
+    run_quietly(make_executor(executor, [plan.step], plan.logs, job_name=STAGE, start_method="spawn"),
+                plan.logs, STAGE)
     return _assemble(plan, names, Tokenizer.load(tokenizer_dir), counts, progress)
 
 
