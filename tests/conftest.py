@@ -1,4 +1,5 @@
-"""Fixtures every test folder shares: a real single-node Slurm (``tests/slurm.py``)."""
+"""Fixtures every test folder shares: a real single-node Slurm (``tests/slurm.py``), and the
+shard files a packed-phase reader opens."""
 
 import importlib.util
 import os
@@ -41,3 +42,20 @@ def slurm():
     finally:
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """The packed-phase files the reader memory-maps, in order (the real opener still reads them):
+    a rank must open only the shards of its own part of a step."""
+    from glassworks.pipeline.tokens import shards
+
+    seen = []
+    real = shards.open_array
+
+    def counting(path):
+        seen.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(shards, "open_array", counting)
+    return seen

@@ -8,24 +8,9 @@ import pytest
 
 from glassworks.errors import GlassworksError
 from glassworks.model.train.data import PhaseData
-from glassworks.pipeline.tokens import shards
 from glassworks.pipeline.tokens.shards import PackedDataset
 
 PER_SHARD = 40
-
-
-@pytest.fixture
-def opened(monkeypatch):
-    """The shard files memory-mapped, in order; the real opener still reads them."""
-    seen = []
-    real = shards.open_array
-
-    def counting(path):
-        seen.append(path.name)
-        return real(path)
-
-    monkeypatch.setattr(shards, "open_array", counting)
-    return seen
 
 
 def consume(opened, phase_dir, batch_size, world, steps, micro=1, seed=5):

@@ -4,7 +4,6 @@ open only their own shards, and the same answers from the entries of each sequen
 import numpy as np
 import pytest
 
-from glassworks.pipeline.tokens import shards
 from glassworks.pipeline.tokens.build import build_mixtures
 from glassworks.pipeline.tokens.shards import DOC_STARTS, PackedDataset
 
@@ -17,20 +16,6 @@ def phase(trained, tmp_path_factory, mix_config):
     run = tmp_path_factory.mktemp("shards") / "run"
     shutil.copytree(trained, run)
     return build_mixtures(mix_config(), run).phases[0].path
-
-
-@pytest.fixture
-def opened(monkeypatch):
-    """The files the reader memory-maps, in order (the real opener still does the work)."""
-    seen = []
-    real = shards.open_array
-
-    def counting(path):
-        seen.append(path.name)
-        return real(path)
-
-    monkeypatch.setattr(shards, "open_array", counting)
-    return seen
 
 
 def test_doc_starts_file_counts_each_sequences_inner_starts(phase, tmp_path):
