@@ -15,6 +15,7 @@ import io
 import json
 import re
 import zlib
+from typing import Iterator
 from pathlib import Path
 
 from datatrove.data import Document, DocumentsPipeline
@@ -116,15 +117,19 @@ class JsonlDocumentReader(BaseDiskReader):
         super().__init__(*args, **kwargs)
         self.trust_marks = trust_marks
 
+    def lines(self, filepath: str) -> Iterator[tuple[int, bytes]]:
+        """(line number, raw line) of one file, decompressed by its extension (gzip, zstd)."""
+        compression = codec_of(filepath)  # fsspec's codec names
+        with self.data_folder.open(filepath, "rb", compression=compression) as opened:
+            # zstandard's reader has no line iteration; a buffer over it has
+            handle = io.BufferedReader(opened) if compression == "zstd" else opened
+            yield from enumerate(handle, 1)
+
     def read_file(self, filepath: str) -> DocumentsPipeline:
         number = 0
-        compression = {"gzip": "gzip", "zstd": "zstd", None: None}[codec_of(filepath)]  # fsspec's codec names
         try:
-            with self.data_folder.open(filepath, "rb", compression=compression) as opened:
-                # zstandard's reader has no line iteration; a buffer over it has
-                handle = io.BufferedReader(opened) if compression == "zstd" else opened
-                for number, raw in enumerate(handle, 1):
-                    yield self._document(raw, filepath, number)
+            for number, raw in self.lines(filepath):
+                yield self._document(raw, filepath, number)
         except ARCHIVE_ERRORS as exc:
             yield mark_quarantined(
                 Document(text="", id=f"{filepath}:{number + 1}",

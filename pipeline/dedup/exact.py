@@ -60,7 +60,6 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 def read_texts(sources: dict[str, Path], names: dict[int, list]) -> dict[int, str]:
     """Document key -> text, for ``names`` (key -> [id, source, file, line] as the ids files hold them),
     read with the same reader as the passes; each file is opened once and only the wanted lines parsed."""
-    from glassworks.pipeline.compressed import codec_of
     from glassworks.pipeline.readers import JsonlDocumentReader
 
     wanted: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
@@ -69,12 +68,11 @@ def read_texts(sources: dict[str, Path], names: dict[int, list]) -> dict[int, st
     texts = {}
     for (source, file), lines in sorted(wanted.items()):
         reader = JsonlDocumentReader(str(sources[source]))
-        with reader.data_folder.open(file, "rb", compression=codec_of(file)) as handle:
-            for number, raw in enumerate(handle, 1):
-                if number in lines:
-                    texts[lines.pop(number)] = reader._document(raw, file, number).text
-                    if not lines:
-                        break
+        for number, raw in reader.lines(file):
+            if number in lines:
+                texts[lines.pop(number)] = reader._document(raw, file, number).text
+                if not lines:
+                    break
         if lines:
             raise ValueError(f"{sources[source]}/{file}: lines {sorted(lines)[:5]} are gone since the signatures pass "
                              "(the input changed during the run?)")
