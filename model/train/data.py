@@ -78,26 +78,26 @@ class PhaseData:
             self._orders = {epoch: rng.permutation(len(self.dataset))}  # one pass cached at a time
         return self._orders[epoch]
 
-    def positions(self, lo: int, hi: int) -> list[tuple[int, int]]:
-        """Stream positions ``[lo, hi)`` as runs of consecutive sequence indices ``(first, end)``."""
+    def stream(self, lo: int, hi: int) -> np.ndarray:
+        """The sequence indices at stream positions ``[lo, hi)``, running on into the next pass."""
         n = len(self.dataset)
-        runs: list[tuple[int, int]] = []
-        p = lo
+        parts, p = [], lo
         while p < hi:
             epoch, offset = divmod(p, n)
             take = min(hi - p, n - offset)
-            for i in self.order(epoch)[offset:offset + take].tolist():
-                if runs and runs[-1][1] == i:
-                    runs[-1] = (runs[-1][0], i + 1)
-                else:
-                    runs.append((i, i + 1))
+            parts.append(self.order(epoch)[offset:offset + take])
             p += take
-        return runs
+        return np.concatenate(parts).astype(np.int64, copy=False)
+
+    def positions(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Stream positions ``[lo, hi)`` as runs of consecutive sequence indices ``(first, end)``."""
+        indices = self.stream(lo, hi)
+        cuts = np.flatnonzero(np.diff(indices) != 1) + 1
+        return [(int(run[0]), int(run[-1]) + 1) for run in np.split(indices, cuts)]
 
     def step_indices(self, step: int) -> np.ndarray:
         """The ``batch_size`` sequence indices of phase step ``step`` (0-based), in order."""
-        runs = self.positions(step * self.batch_size, (step + 1) * self.batch_size)
-        return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs])
+        return self.stream(step * self.batch_size, (step + 1) * self.batch_size)
 
     def rank_positions(self, step: int, rank: int, world: int) -> tuple[int, int]:
         """The stream positions ``[lo, hi)`` that rank ``rank`` of ``world`` reads at ``step``."""
@@ -110,8 +110,7 @@ class PhaseData:
 
     def rank_indices(self, step: int, rank: int, world: int) -> np.ndarray:
         """The sequence indices rank ``rank`` of ``world`` reads at ``step``, in order."""
-        runs = self.positions(*self.rank_positions(step, rank, world))
-        return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in runs])
+        return self.stream(*self.rank_positions(step, rank, world))
 
     def micro_batches(self, step: int, rank: int, world: int, micro: int, device=None) -> list[MicroBatch]:
         """This rank's micro-batches of phase step ``step``, in accumulation order; reads
