@@ -73,6 +73,29 @@ def test_demo_runs_every_stage_and_releases_a_class_one_bundle(demo_run, capsys)
     out = capsys.readouterr().out
     classified = json.loads(out.strip().splitlines()[-1])
     assert "VERIFIED" in out and classified["class"] == classified["strict_class"] == "Class I"  # MOT's rules and strictly
+    assert classified["warnings"] == []  # no licence the MOT would call not type-appropriate
+
+
+def test_the_demo_bundle_passes_the_fields_own_tools(demo_run):
+    """On the demo's own bundle (three recipes, the GPL-filtered code): mlcroissant loads every
+    record set with the manifests' counts, and `reuse lint` passes."""
+    import logging
+
+    import mlcroissant as mlc
+
+    from glassworks.release.bundle.reuse import lint
+
+    bundle = demo_run / "bundle"
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    dataset = mlc.Dataset(jsonld=bundle / "croissant.json")
+    counts = {rs.uuid: sum(1 for _ in dataset.records(record_set=rs.uuid)) for rs in dataset.metadata.record_sets}
+    documents = {k.removeprefix("documents-"): v for k, v in counts.items() if k.startswith("documents-")}
+    summary = json.loads((bundle / "corpus" / "documents" / "summary.json").read_text())  # dedup's per-source record
+    assert documents == {source: s["kept"] for source, s in summary["sources"].items()}
+    assert sum(documents.values()) == manifest(demo_run, "dedup")["counts"]["kept"]
+    assert sum(v for k, v in counts.items() if k.startswith("eval-")) > 0
+    assert {k for k in counts if k.startswith("tokens-")} == {f"tokens-phase{i}-shards" for i in (1, 2, 3)}
+    assert lint(bundle) == []
 
 
 def test_demo_is_deterministic(demo_run, tmp_path):
