@@ -56,6 +56,23 @@ def _checkout(repo: Path, revision: str, into: Path) -> Path:
     return into
 
 
+def test_croissant_loads_from_a_checkout_of_main(published, tmp_path):
+    """The data is on main: mlcroissant loads every record set of a clone with the bundle's counts."""
+    import logging
+
+    import mlcroissant as mlc
+
+    bundle, repo = published
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+    def counts(root: Path) -> dict:
+        dataset = mlc.Dataset(jsonld=root / "croissant.json")
+        return {rs.uuid: sum(1 for _ in dataset.records(record_set=rs.uuid)) for rs in dataset.metadata.record_sets}
+
+    cloned = counts(_checkout(repo, "main", tmp_path / "main"))
+    assert cloned and cloned == counts(bundle)
+
+
 def test_the_repository_has_main_and_one_branch_per_intermediate_checkpoint(published):
     bundle, repo = published
     branches = sorted(_git("for-each-ref", "--format=%(refname:short)", "refs/heads/", cwd=repo).split())
