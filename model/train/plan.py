@@ -181,8 +181,10 @@ def phase_plans(cfg, gpus: int, shapes: "DataShapes") -> list[PhasePlan]:
     return plans
 
 
-def precision_for(mode: str, device_type: str = "cuda") -> str:
-    if device_type != "cuda":
+def precision_for(mode: str, device_type: str = "cuda", precision: str = "auto") -> str:
+    """The planned precision: runtime.precision (``auto``: bf16 on a GPU, as the trainer picks for the
+    GPUs this plan is for), through FSDP2's policy or autocast."""
+    if precision == "fp32" or (precision == "auto" and device_type != "cuda"):
         return "fp32"
     return "bf16-fsdp" if mode == "fsdp" else "bf16-autocast"
 
@@ -195,7 +197,7 @@ def render(cfg, c: ModelConfig, phases: list[PhasePlan], gpus: int, gpu: GpuSpec
     """The plan as text: one memory table per phase shape, then time per phase and in all."""
     mode = cfg.runtime.parallel if gpus > 1 else "none"
     mode = "ddp" if mode == "auto" else mode
-    precision = precision_for(mode)
+    precision = precision_for(mode, precision=cfg.runtime.precision)
     z_terms = int(cfg.optimizer.z_loss > 0) + int(cfg.optimizer.max_z_loss > 0)
     ckpt = cfg.runtime.activation_checkpointing
     lines = [f"model: {cfg.model}, {format_count(parameter_count(c))} parameters ({parameter_count(c):,}), "

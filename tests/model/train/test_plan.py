@@ -8,6 +8,8 @@ Tolerance: 2 % (the plan leaves out only a few scalars per step).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -99,6 +101,13 @@ def test_cli_prints_memory_and_time_for_7b(tmp_path):
     assert result.exit_code == 0, result.output
     assert "fsdp" in result.output and "activation checkpointing: on" in result.output
     assert "time at 50% MFU" in result.output and "6 N + 12 L H Q T" in result.output
+    assert "precision: bf16-fsdp" in result.output
+    fp32 = tmp_path / "train-7b-fp32.yaml"  # runtime.precision is what the plan sizes, not a guess
+    fp32.write_text(Path("configs/train-7b.yaml").read_text().replace("precision: bf16", "precision: fp32"))
+    result = CliRunner().invoke(cli, ["train", "plan", str(fp32), "--mixture", "configs/mixture-7b.yaml",
+                                      "--gpus", "64", "--gpu", "h100"])
+    assert result.exit_code == 0, result.output
+    assert "precision: fp32" in result.output
     missing = CliRunner().invoke(cli, ["train", "plan", "configs/train-1b.yaml"])
     assert missing.exit_code != 0 and "--mixture" in str(missing.exception or missing.output)
 
