@@ -188,6 +188,7 @@ class XformersAttention:
         self.mask, self.q_len, self.device = mask, q_len, device
         self.bias = xformers_bias(mask, q_len, device)
         self.packed = mask.segment_ids is not None
+        self._sdpa = None  # the fallback where xformers has no operator: built once, shared by every layer
         self.layouts: dict[tuple, str | None] = {}
 
     def __call__(self, q, k, v):
@@ -203,7 +204,9 @@ class XformersAttention:
             warnings.warn(f"xformers has no operator for attention inputs {tuple(q.shape)} {q.dtype} with "
                           f"{type(self.bias).__name__}{' and gradients' if needs_grad else ''}; using SDPA there",
                           stacklevel=2)
-            return SdpaBackend().prepare(self.mask, self.q_len, self.device)(q, k, v)
+            if self._sdpa is None:
+                self._sdpa = SdpaBackend().prepare(self.mask, self.q_len, self.device)
+            return self._sdpa(q, k, v)
         out = xops.memory_efficient_attention(*_layout(layout, *self._flat(q, k, v)), attn_bias=self.bias)
         return out.reshape(B, S, H, D)
 
