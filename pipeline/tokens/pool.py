@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -110,34 +109,17 @@ def _encode_batch(texts: list[str]) -> list[np.ndarray]:
 
 
 class Encoder:
-    """Ordered, bounded parallel encoding of (document, text) pairs into id arrays."""
+    """Ordered encoding of (document, text) pairs into id arrays, long texts in chunks; the
+    parallelism is the datatrove tasks of data.tokenize, each running one encoder."""
 
-    def __init__(self, tokenizer_dir: Path, workers: int):
+    def __init__(self, tokenizer_dir: Path):
         self.model = (tokenizer_dir / MODEL_FILE).read_bytes()
-        self.workers = workers
         self._parts: list[np.ndarray] = []  # chunks of a document whose last chunk is still to come
 
     def run(self, items: Iterator[tuple[object, str]]) -> Iterator[tuple[object, np.ndarray]]:
-        batches = self._batches(items)
-        if self.workers <= 1:
-            _init_worker(self.model)
-            for owners, texts in batches:
-                yield from self._join(owners, _encode_batch(texts))
-            return
-        import multiprocessing as mp
-
-        # spawn, not fork: a process that already runs threads (torch, lm-eval, tqdm's monitor)
-        # can fork a child holding a lock no thread will release; such a worker hangs forever.
-        with mp.get_context("spawn").Pool(self.workers, _init_worker, (self.model,)) as pool:
-            pending: deque = deque()
-            for owners, texts in batches:
-                pending.append((owners, pool.apply_async(_encode_batch, (texts,))))
-                if len(pending) >= 2 * self.workers:
-                    owners_done, result = pending.popleft()
-                    yield from self._join(owners_done, result.get())
-            while pending:
-                owners_done, result = pending.popleft()
-                yield from self._join(owners_done, result.get())
+        _init_worker(self.model)
+        for owners, texts in self._batches(items):
+            yield from self._join(owners, _encode_batch(texts))
 
     @staticmethod
     def _batches(items) -> Iterator[tuple[list, list[str]]]:

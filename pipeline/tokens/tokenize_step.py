@@ -163,7 +163,7 @@ class TokenizeStep(PipelineStep):
         if data:
             yield from data
         dtype = Tokenizer.load(self.tokenizer_dir).dtype
-        encoder = Encoder(self.tokenizer_dir, workers=1)
+        encoder = Encoder(self.tokenizer_dir)
         excluded = excluded_ids(self.corpus, self.run_dir)[0]
         for unit in self.units[rank::world_size]:
             with self.track_time():

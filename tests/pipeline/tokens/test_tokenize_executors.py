@@ -54,7 +54,7 @@ def test_one_and_three_local_tasks_give_the_same_bytes(one_task, trained, mix_co
 def test_shards_are_bounded_and_the_ids_are_the_encoders(one_task, mix_config):
     run, _, counts = one_task
     config = mix_config()
-    encoder = Encoder(run / "tokenizer", workers=1)
+    encoder = Encoder(run / "tokenizer")
     for name in config.corpus.sources:
         pool = SourcePool.open(run / "data" / "tokenized" / name)
         assert isinstance(pool.documents, np.memmap) and all(isinstance(s, np.memmap) for s in pool.shards)

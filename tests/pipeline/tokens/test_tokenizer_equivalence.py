@@ -138,6 +138,6 @@ def test_the_packing_stage_encodes_like_the_tokenizer(trained, four, corpus_word
     sp = four[0]
     rng = random.Random(SEED + 1)
     texts = [adversarial_text(rng, corpus_words) for _ in range(60)] + ["the" * BIG + " <s> " + SPACE * 9]
-    got = dict(Encoder(trained / "tokenizer", workers=1).run(enumerate(texts)))
+    got = dict(Encoder(trained / "tokenizer").run(enumerate(texts)))
     for i, text in enumerate(texts):
         assert got[i].tolist() == sp.encode(text), repr(text[:120])
