@@ -380,7 +380,7 @@ def _keyless(report, path: Path, index: TreeIndex, trusted, required: bool, clai
         return None
     problems = []
     for identity in trusted.identities:
-        result = verify_model_signature(path, identity=identity)
+        result = verify_model_signature(path, identity=identity, present=_hashed(index))
         differ = _model_differences(report, index, result, claims, published_adds) if result.signed else ""
         if result.signed and not differ:
             report.signer, report.signer_pinned = f"{identity[0]} ({identity[1]})", True
@@ -402,7 +402,7 @@ def _check_model_signature(report, path: Path, index: TreeIndex, pem: bytes, sig
     covers is every file of the tree (it may leave paths out: the signed payload lists them)."""
     from glassworks.provenance.findings import FAIL, PASS
 
-    result = verify_model_signature(path, pem)
+    result = verify_model_signature(path, pem, present=_hashed(index))
     if not result.signed:
         report.add("signature", FAIL, MODEL_SIG, result.problem)
         return
@@ -416,6 +416,11 @@ def _check_model_signature(report, path: Path, index: TreeIndex, pem: bytes, sig
     if not problem:
         report.add("signature", PASS, MODEL_SIG, f"model_signing verifies {len(result.covered) - len(result.missing)} "
                    f"files here with {signer_fp}")
+
+
+def _hashed(index: TreeIndex) -> dict[str, str]:
+    """file -> sha256 as verify already hashed the tree: model_signing's check does not hash it again."""
+    return {rel: digest for rel, (digest, _) in index.files.items()}
 
 
 def _model_differences(report, index: TreeIndex, result, claims, published_adds) -> str:

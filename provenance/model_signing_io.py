@@ -153,15 +153,40 @@ def _signed_manifest(sig: Path, public_pem: bytes | None, identity: tuple[str, s
     return verifier.verify(sign_sigstore_pb.Signature.read(sig))
 
 
+GIT_PATHS = (".git", ".gitattributes", ".github", ".gitignore")  # what model_signing's ignore_git_paths leaves out
+
+
+def _digests_from(path: Path, present: dict[str, str], ignored) -> dict[str, str]:
+    """file -> sha256 of what model_signing would hash here, from the hashes verify already took
+    (``present``: every file outside attestation/) plus the few attestation files."""
+    from glassworks.provenance.hashing import sha256_file
+
+    skip = {str(p).rstrip("/") for p in ignored} | set(GIT_PATHS) | {MODEL_SIG}
+
+    def kept(rel: str) -> bool:
+        return not any(rel == s or rel.startswith(s + "/") for s in skip)
+
+    got = {rel: digest for rel, digest in present.items() if kept(rel)}
+    folder = path / ATTESTATION_DIR
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        rel = ATTESTATION_DIR + entry.name
+        if entry.is_file() and not entry.is_symlink() and kept(rel):
+            got[rel] = sha256_file(entry)[0]
+    return got
+
+
 def verify_model_signature(path: Path, public_pem: bytes | None = None,
-                           identity: tuple[str, str] | None = None) -> ModelSignatureCheck:
+                           identity: tuple[str, str] | None = None,
+                           present: dict[str, str] | None = None) -> ModelSignatureCheck:
     """Check ``path`` against its model_signing signature with a pinned public key (or, for a
     keyless signature, a signer identity and OIDC issuer: needs the network, untested here):
     model_signing's verifier checks the signature and yields the signed manifest, model_signing's
     hashing (the signed ignore paths, plus ``.git`` and the like) hashes the folder, and each
     file's digest is compared. Never raises on a bad signature. ``ok`` only when the folder is
     exactly what was signed; ``signed`` with ``changed``/``missing``/``extra`` lets a caller
-    that knows a published checkout's layout judge the differences (``attest.check_signature``)."""
+    that knows a published checkout's layout judge the differences (``attest.check_signature``).
+    ``present`` (file -> sha256 of every file outside attestation/, as ``audit verify`` hashed
+    them) spares hashing the tree a second time when the signature lists plain sha256 digests."""
     sig = path / MODEL_SIG
     if not sig.is_file() or sig.is_symlink():
         return ModelSignatureCheck(False, f"no model_signing signature ({MODEL_SIG}); sign with `glassworks audit sign`")
@@ -177,13 +202,19 @@ def verify_model_signature(path: Path, public_pem: bytes | None = None,
     if payload.get("predicateType") != PREDICATE:
         return ModelSignatureCheck(False, f"predicateType {payload.get('predicateType')!r}, not {PREDICATE}")
     want = {rd.identifier: rd.digest for rd in expected.resource_descriptors()}
-    hashing_config = _hashing(())
-    hashing_config.add_ignored_paths(model_path=path, paths=expected.serialization_type.get("ignore_paths", ()))
-    try:
-        got = {rd.identifier: rd.digest for rd in hashing_config.hash(path).resource_descriptors()}
-    except Exception as exc:  # a symlink, an unreadable file: model_signing's hashing refuses it
-        return ModelSignatureCheck(False, "model_signing refuses it: " + _readable(exc), signed=True)
-    covered = {name: digest.digest_hex for name, digest in want.items() if digest.algorithm == "sha256"}
+    ignored = expected.serialization_type.get("ignore_paths", ())
+    if present is not None and all(d.algorithm == "sha256" for d in want.values()):
+        want = {name: d.digest_hex for name, d in want.items()}
+        got = _digests_from(path, present, ignored)
+    else:
+        hashing_config = _hashing(())
+        hashing_config.add_ignored_paths(model_path=path, paths=ignored)
+        try:
+            got = {rd.identifier: rd.digest for rd in hashing_config.hash(path).resource_descriptors()}
+        except Exception as exc:  # a symlink, an unreadable file: model_signing's hashing refuses it
+            return ModelSignatureCheck(False, "model_signing refuses it: " + _readable(exc), signed=True)
+    covered = {name: (d if isinstance(d, str) else d.digest_hex) for name, d in want.items()
+               if isinstance(d, str) or d.algorithm == "sha256"}
     changed = tuple(sorted(n for n in set(want) & set(got) if want[n] != got[n]))
     missing, extra = tuple(sorted(set(want) - set(got))), tuple(sorted(set(got) - set(want)))
     ok = not (changed or missing or extra)
