@@ -79,9 +79,9 @@ def repository_url(path: Path, repository: str | None = None) -> str:
 
 def release_commit(manifests: list[dict]) -> str | None:
     """The commit of the code that made the release: the bundle-writing stage's, else the last stage's."""
-    from glassworks.provenance.verify import _writes_bundle
+    from glassworks.provenance.verify import writes_bundle
 
-    writers = sorted((m for m in manifests if _writes_bundle(m)), key=lambda m: m["run"]["finished"], reverse=True)
+    writers = sorted((m for m in manifests if writes_bundle(m)), key=lambda m: m["run"]["finished"], reverse=True)
     chosen = writers or sorted(manifests, key=lambda m: m["run"]["finished"], reverse=True)
     return next((m["code"]["git_commit"] for m in chosen if m["code"]["git_commit"]), None)
 

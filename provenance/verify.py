@@ -163,7 +163,6 @@ def writes_bundle(manifest: dict) -> bool:
         rec["path"] == "model.yml" and rec.get("root", "run") == "run" for rec in manifest["outputs"]["files"])
 
 
-_writes_bundle = writes_bundle  # the name attest.py imports
 
 
 def _check_manifest(report: VerifyReport, file: Path, rel: str) -> dict | None:

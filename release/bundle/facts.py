@@ -12,7 +12,6 @@ import gzip
 import json
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,18 +209,9 @@ def read_weights(run_dir: Path, record: RunRecord) -> dict[str, dict]:
 def corpus_licences(data_dir: Path) -> list[str]:
     """Distinct SPDX ids of the raw sources, from ``data_dir/REUSE.toml`` (corpus files only,
     not the build scripts and listing that sit beside them)."""
-    path = data_dir / "REUSE.toml"
-    if not path.is_file():
-        return []
-    tooling = {"REUSE.toml", "SOURCES.md", "build_corpus.py", "corpus_sources.py"}
-    found = set()
-    for note in tomllib.loads(path.read_text(encoding="utf-8")).get("annotations", []):
-        paths = note.get("path", [])
-        paths = [paths] if isinstance(paths, str) else paths
-        if any(p not in tooling for p in paths) and note.get("SPDX-License-Identifier"):
-            found.add(note["SPDX-License-Identifier"])
-    return sorted(found)
+    from glassworks.release.bundle.notices import corpus_annotations
 
+    return sorted({licence for licence, _ in corpus_annotations(data_dir).values() if licence})
 
 
 # --- corpus, languages, phases: read from the stage manifests and the files they record --------

@@ -49,6 +49,14 @@ def raw_annotations(data_dir: Path) -> dict[str, tuple[str, list[str]]]:
     return found
 
 
+RAW_SHAPES = ("text/", "web/", "code/")  # the corpus files of a data folder; the rest is its tooling
+
+
+def corpus_annotations(data_dir: Path) -> dict[str, tuple[str, list[str]]]:
+    """``raw_annotations`` of the corpus files only (not the build scripts and listings beside them)."""
+    return {rel: note for rel, note in raw_annotations(data_dir).items() if rel.startswith(RAW_SHAPES)}
+
+
 def _shape_licence(raw: dict, shape: str) -> str | None:
     """The one licence of every raw file of a shape (``web/...``), or None when they differ."""
     found = {licence for rel, (licence, _) in raw.items() if rel.startswith(f"{shape}/")}

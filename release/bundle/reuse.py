@@ -11,7 +11,6 @@ most specific. ``LICENSES/`` holds exactly the texts the annotations use.
 from __future__ import annotations
 
 import shutil
-import tomllib
 from pathlib import Path
 
 from glassworks.errors import GlassworksError
@@ -38,17 +37,9 @@ def _depth(glob: str) -> tuple[int, int]:
 
 def source_holders(data_dir: Path) -> list[str]:
     """Copyright holders of the raw sources, from ``data_dir/REUSE.toml`` (corpus files only)."""
-    path = data_dir / "REUSE.toml"
-    if not path.is_file():
-        return []
-    tooling = {"REUSE.toml", "SOURCES.md", "build_corpus.py", "corpus_sources.py"}
-    found: set[str] = set()
-    for note in tomllib.loads(path.read_text(encoding="utf-8")).get("annotations", []):
-        paths = note.get("path", [])
-        if any(p not in tooling for p in ([paths] if isinstance(paths, str) else paths)):
-            texts = note.get("SPDX-FileCopyrightText", [])
-            found.update([texts] if isinstance(texts, str) else texts)
-    return sorted(found)
+    from glassworks.release.bundle.notices import corpus_annotations
+
+    return sorted({h for _, holders in corpus_annotations(data_dir).values() for h in holders})
 
 
 def annotations(mof: dict, producer: str, year: str, default_licence: str,
